@@ -1,0 +1,116 @@
+"""``NumpyDataset``: one numpy array in a ``.npy`` file, memory-mapped on load.
+
+kedro-datasets has no ``.npy`` dataset; arrays of image pixels and token ids are
+large, so loading maps the file instead of reading it, and saving writes a
+temporary file that replaces the old one only once it is complete.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from copy import deepcopy
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import fsspec
+import numpy as np
+from kedro.io.core import (
+    AbstractVersionedDataset,
+    DatasetError,
+    Version,
+    get_filepath_str,
+    get_protocol_and_path,
+)
+
+
+class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
+    """Loads and saves a numpy array as a ``.npy`` file.
+
+    Example catalog entry::
+
+        image.features:
+          type: multimodal_keras.datasets.NumpyDataset
+          filepath: data/04_feature/image_tensors.npy
+          load_args:
+            mmap_mode: r
+    """
+
+    DEFAULT_LOAD_ARGS: dict[str, Any] = {"mmap_mode": "r"}
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        load_args: dict[str, Any] | None = None,
+        version: Version | None = None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Create a dataset for the ``.npy`` file at ``filepath`` (any fsspec protocol).
+
+        ``load_args`` go to ``numpy.load``; ``mmap_mode`` applies to local files only.
+        """
+        protocol, path = get_protocol_and_path(filepath, version)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol, **(deepcopy(credentials) or {}), **(fs_args or {}))
+        self._load_args = {**self.DEFAULT_LOAD_ARGS, **(load_args or {})}
+        self.metadata = metadata
+        super().__init__(
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=self._fs.exists,
+            glob_function=self._fs.glob,
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "filepath": self._filepath,
+            "protocol": self._protocol,
+            "load_args": self._load_args,
+            "version": self._version,
+        }
+
+    def load(self) -> np.ndarray:
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        if self._protocol == "file":
+            return np.load(load_path, allow_pickle=False, **self._load_args)
+        with self._fs.open(load_path, "rb") as stream:
+            args = {k: v for k, v in self._load_args.items() if k != "mmap_mode"}
+            return np.load(io.BytesIO(stream.read()), allow_pickle=False, **args)
+
+    def save(self, data: np.ndarray) -> None:
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        array = np.asarray(data)
+        if array.dtype == object:
+            raise DatasetError(f"NumpyDataset stores numeric arrays only, not {array.dtype}")
+        if self._protocol == "file":
+            target = Path(save_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(target.name + ".partial")
+            try:
+                with temporary.open("wb") as stream:
+                    np.save(stream, array, allow_pickle=False)
+                os.replace(temporary, target)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+        else:
+            with self._fs.open(save_path, "wb") as stream:
+                np.save(stream, array, allow_pickle=False)
+        self._invalidate_cache()
+
+    def _exists(self) -> bool:
+        try:
+            load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(load_path)
+
+    def _release(self) -> None:
+        super()._release()
+        self._invalidate_cache()
+
+    def _invalidate_cache(self) -> None:
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))

@@ -1,0 +1,70 @@
+"""The interface every modality module implements, and helpers they share.
+
+A modality module turns some columns of the primary table into one model input:
+it fits a preprocessor on training rows, transforms any rows with it, and builds
+the Keras tower that reads the transformed array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+import pandas as pd
+
+ROW_ID = "row_id"
+
+
+class Modality(Protocol):
+    """What the pipelines and the model builder need from a modality module."""
+
+    def fit(self, train_rows: pd.DataFrame, options: Mapping[str, Any]) -> Any:
+        """Fit a preprocessor on the training rows only, from the modality's options."""
+
+    def transform(self, preprocessor: Any, rows: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        """Encode any rows with a fitted preprocessor, keeping the rows' order."""
+
+    def model_input(self, encoded: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Turn the encoded artifact into the numeric array the model input takes."""
+
+    def build_tower(
+        self, name: str, preprocessor: Any, tower: Mapping[str, Any]
+    ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+        """Return the named model input and the tower's output for it."""
+
+    def describe(self, preprocessor: Any) -> dict[str, Any]:
+        """Summarise the fitted preprocessor for logs and reports."""
+
+
+def configured_columns(options: Mapping[str, Any] | None) -> list[str]:
+    """Columns configured for a modality; none means the modality is off."""
+    if not options:
+        return []
+    return list(options.get("columns") or [])
+
+
+def encoded_frame(row_ids: pd.Series, values: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """An encoded tabular frame: the row id, then one column per encoded feature."""
+    frame = pd.DataFrame(values, columns=[str(name) for name in names])
+    frame.insert(0, ROW_ID, row_ids.to_numpy())
+    return frame
+
+
+def feature_values(encoded: pd.DataFrame, dtype: type) -> np.ndarray:
+    """The feature block of an encoded tabular frame, without its row id."""
+    return encoded.drop(columns=[ROW_ID]).to_numpy(dtype=dtype)
+
+
+def dense_block(
+    tensor: keras.KerasTensor, units: list[int], dropout: float, prefix: str
+) -> keras.KerasTensor:
+    """Dense layers with ReLU, each followed by dropout when it is positive."""
+    for index, width in enumerate(units):
+        tensor = keras.layers.Dense(width, activation="relu", name=f"{prefix}_dense_{index}")(
+            tensor
+        )
+        if dropout:
+            tensor = keras.layers.Dropout(dropout, name=f"{prefix}_dropout_{index}")(tensor)
+    return tensor

@@ -1,0 +1,146 @@
+"""Categorical columns: one-hot or embedding indices, with scikit-learn encoders.
+
+Categories rarer than ``min_frequency`` in the training rows share one slot; a
+category never seen in training maps to an all-zero one-hot row (one-hot) or to
+index 0 of the embedding table (embedding). Missing values are their own category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+from multimodal_keras.modalities.base import (
+    ROW_ID,
+    configured_columns,
+    dense_block,
+    encoded_frame,
+    feature_values,
+)
+
+ONE_HOT = "one_hot"
+EMBEDDING = "embedding"
+UNKNOWN_CODE = -1
+
+
+@dataclass
+class CategoricalPreprocessor:
+    """An encoder fitted on the training rows, and what the tower needs to know of it."""
+
+    columns: list[str]
+    encoding: str
+    missing_token: str
+    encoder: OneHotEncoder | OrdinalEncoder | None
+    output_names: list[str] = field(default_factory=list)
+    # Embedding only: where each column's indices start in the shared embedding table.
+    offsets: list[int] = field(default_factory=list)
+    table_size: int = 0
+
+
+def as_strings(rows: pd.DataFrame, columns: list[str], missing_token: str) -> np.ndarray:
+    """The columns as an object array of strings, missing values as the missing token."""
+    frame = rows[columns].astype("string").fillna(missing_token)
+    return frame.to_numpy(dtype=object)
+
+
+def _codes_per_column(encoder: OrdinalEncoder) -> list[int]:
+    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(
+        encoder.categories_
+    )
+    return [
+        len(categories) if rare is None else len(categories) - len(rare) + 1
+        for categories, rare in zip(encoder.categories_, infrequent, strict=True)
+    ]
+
+
+def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPreprocessor:
+    """Fit the encoder on the training rows' categorical columns."""
+    columns = configured_columns(options)
+    encoding = options.get("encoding", ONE_HOT)
+    missing_token = str(options["missing_token"])
+    if not columns:
+        return CategoricalPreprocessor([], encoding, missing_token, None)
+    values = as_strings(train_rows, columns, missing_token)
+    min_frequency = options.get("min_frequency") or None
+    if encoding == ONE_HOT:
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=min_frequency,
+            sparse_output=False,
+            dtype=np.float32,
+        ).fit(values)
+        names = list(encoder.get_feature_names_out(columns))
+        return CategoricalPreprocessor(columns, encoding, missing_token, encoder, names)
+    if encoding == EMBEDDING:
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=UNKNOWN_CODE,
+            min_frequency=min_frequency,
+            dtype=np.float64,
+        ).fit(values)
+        # Each column gets one extra slot, its first, for unseen categories.
+        sizes = [codes + 1 for codes in _codes_per_column(encoder)]
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+        return CategoricalPreprocessor(
+            columns, encoding, missing_token, encoder, list(columns), offsets, int(sum(sizes))
+        )
+    raise ValueError(f"unknown categorical encoding {encoding!r}")
+
+
+def transform(preprocessor: CategoricalPreprocessor, rows: pd.DataFrame) -> pd.DataFrame:
+    """Encode every row with the categories learnt from the training rows."""
+    if preprocessor.encoder is None:
+        return encoded_frame(rows[ROW_ID], np.zeros((len(rows), 0), dtype=np.float32), [])
+    values = as_strings(rows, preprocessor.columns, preprocessor.missing_token)
+    encoded = preprocessor.encoder.transform(values)
+    if preprocessor.encoding == EMBEDDING:
+        encoded = (encoded - UNKNOWN_CODE + np.asarray(preprocessor.offsets)).astype(np.int32)
+    return encoded_frame(rows[ROW_ID], encoded, preprocessor.output_names)
+
+
+def model_input(encoded: pd.DataFrame) -> np.ndarray:
+    """One-hot floats, or int32 embedding indices."""
+    values = feature_values(encoded, np.float64)
+    if all(np.issubdtype(dtype, np.integer) for dtype in encoded.dtypes.iloc[1:]):
+        return values.astype(np.int32)
+    return values.astype(np.float32)
+
+
+def build_tower(
+    name: str, preprocessor: CategoricalPreprocessor, tower: Mapping[str, Any]
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """Dense layers over one-hot columns, or one shared embedding table for all columns."""
+    width = len(preprocessor.output_names)
+    units, dropout = list(tower["units"]), float(tower["dropout"])
+    if preprocessor.encoding == EMBEDDING:
+        inputs = keras.Input(shape=(width,), name=name, dtype="int32")
+        embedded = keras.layers.Embedding(
+            preprocessor.table_size, int(tower["embedding_dim"]), name=f"{name}_embedding"
+        )(inputs)
+        flat = keras.layers.Flatten(name=f"{name}_flatten")(embedded)
+        return inputs, dense_block(flat, units, dropout, name)
+    inputs = keras.Input(shape=(width,), name=name, dtype="float32")
+    return inputs, dense_block(inputs, units, dropout, name)
+
+
+def describe(preprocessor: CategoricalPreprocessor) -> dict[str, Any]:
+    """Categories kept per column, and the width of the encoded block."""
+    if preprocessor.encoder is None:
+        return {"columns": []}
+    return {
+        "columns": preprocessor.columns,
+        "encoding": preprocessor.encoding,
+        "categories": {
+            column: [str(value) for value in categories]
+            for column, categories in zip(
+                preprocessor.columns, preprocessor.encoder.categories_, strict=True
+            )
+        },
+        "encoded_width": len(preprocessor.output_names),
+    }

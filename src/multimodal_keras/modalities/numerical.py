@@ -1,0 +1,111 @@
+"""Numerical columns: impute missing values, then scale, with scikit-learn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler
+
+from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities.base import (
+    ROW_ID,
+    configured_columns,
+    dense_block,
+    encoded_frame,
+    feature_values,
+)
+
+SCALERS = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "robust": RobustScaler,
+    "none": lambda: FunctionTransformer(feature_names_out="one-to-one"),
+}
+
+
+@dataclass
+class NumericalPreprocessor:
+    """Imputer and scaler fitted on the training rows."""
+
+    columns: list[str]
+    pipeline: Pipeline | None
+
+    @property
+    def output_names(self) -> list[str]:
+        if self.pipeline is None:
+            return []
+        return list(self.pipeline.get_feature_names_out())
+
+
+def as_float_frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The configured columns as float64, missing values as NaN."""
+    frame = rows[columns]
+    try:
+        return frame.astype("float64")
+    except (TypeError, ValueError) as error:
+        raise MultimodalKerasError(
+            f"A numerical column holds values that are not numbers ({error}); "
+            "clean the column or configure it as categorical."
+        ) from error
+
+
+def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPreprocessor:
+    """Fit the imputer and scaler on the training rows' numerical columns."""
+    columns = configured_columns(options)
+    if not columns:
+        return NumericalPreprocessor(columns=[], pipeline=None)
+    imputer = SimpleImputer(
+        strategy=options["imputation"],
+        add_indicator=bool(options.get("add_missing_indicator", False)),
+        keep_empty_features=True,
+    )
+    pipeline = Pipeline([("impute", imputer), ("scale", SCALERS[options["scaling"]]())])
+    pipeline.fit(as_float_frame(train_rows, columns))
+    return NumericalPreprocessor(columns=columns, pipeline=pipeline)
+
+
+def transform(preprocessor: NumericalPreprocessor, rows: pd.DataFrame) -> pd.DataFrame:
+    """Impute and scale every row with the training statistics."""
+    if preprocessor.pipeline is None:
+        return encoded_frame(rows[ROW_ID], np.zeros((len(rows), 0), dtype=np.float32), [])
+    values = preprocessor.pipeline.transform(as_float_frame(rows, preprocessor.columns))
+    return encoded_frame(rows[ROW_ID], values.astype(np.float32), preprocessor.output_names)
+
+
+def model_input(encoded: pd.DataFrame) -> np.ndarray:
+    """The scaled values as float32."""
+    return feature_values(encoded, np.float32)
+
+
+def build_tower(
+    name: str, preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """Dense layers over the scaled values."""
+    inputs = keras.Input(shape=(len(preprocessor.output_names),), name=name, dtype="float32")
+    return inputs, dense_block(inputs, list(tower["units"]), float(tower["dropout"]), name)
+
+
+def describe(preprocessor: NumericalPreprocessor) -> dict[str, Any]:
+    """Training statistics per column: imputation value, and scaler centre and scale."""
+    if preprocessor.pipeline is None:
+        return {"columns": []}
+    imputer = preprocessor.pipeline.named_steps["impute"]
+    scaler = preprocessor.pipeline.named_steps["scale"]
+    summary: dict[str, Any] = {
+        "columns": preprocessor.columns,
+        "imputation_values": dict(
+            zip(preprocessor.columns, map(float, imputer.statistics_), strict=True)
+        ),
+    }
+    for attribute in ("mean_", "scale_", "center_", "data_min_", "data_max_"):
+        if hasattr(scaler, attribute):
+            values = getattr(scaler, attribute)
+            summary[attribute.rstrip("_")] = [float(value) for value in values]
+    return summary

@@ -1,0 +1,1 @@
+"""Model assembly from modality towers, training, and evaluation."""

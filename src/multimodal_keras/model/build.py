@@ -1,0 +1,47 @@
+"""Assemble one functional Keras model from the active modalities' towers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities.base import dense_block
+from multimodal_keras.targets import BINARY, MULTICLASS, TargetEncoder
+
+HEAD_ACTIVATIONS = {BINARY: "sigmoid", MULTICLASS: "softmax"}
+
+
+def is_active(preprocessor: Any) -> bool:
+    """A modality is in the model when it has configured columns."""
+    return bool(getattr(preprocessor, "columns", None))
+
+
+def assemble_model(
+    preprocessors: Mapping[str, Any],
+    target_encoder: TargetEncoder,
+    model_params: Mapping[str, Any],
+) -> keras.Model:
+    """One named input and tower per active modality, concatenated, then the task's head."""
+    inputs, towers = {}, []
+    for name, preprocessor in preprocessors.items():
+        if not is_active(preprocessor):
+            continue
+        tower_input, tower_output = MODALITIES[name].build_tower(
+            name, preprocessor, model_params["towers"][name]
+        )
+        inputs[name] = tower_input
+        towers.append(tower_output)
+    if not inputs:
+        raise ValueError("no modality has configured columns")
+    fused = towers[0] if len(towers) == 1 else keras.layers.Concatenate(name="fusion")(towers)
+    fusion = model_params["fusion"]
+    fused = dense_block(fused, list(fusion["units"]), float(fusion["dropout"]), "fusion")
+    outputs = keras.layers.Dense(
+        target_encoder.output_units,
+        activation=HEAD_ACTIVATIONS.get(target_encoder.task, "linear"),
+        name="prediction",
+    )(fused)
+    return keras.Model(inputs=inputs, outputs=outputs, name="multimodal_model")

@@ -1,0 +1,111 @@
+"""Training: compile for the task, fit with early stopping on the validation rows."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.utils.class_weight import compute_class_weight
+
+from multimodal_keras.targets import BINARY, MULTICLASS, TargetEncoder
+
+LOSSES = {
+    BINARY: "binary_crossentropy",
+    MULTICLASS: "sparse_categorical_crossentropy",
+}
+
+
+def input_names(model: keras.Model) -> list[str]:
+    """The names of the model's inputs, which are the names of their modalities."""
+    return [tensor.name for tensor in model.inputs]
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, numpy and TensorFlow; make TensorFlow ops deterministic when asked."""
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model: keras.Model, target: TargetEncoder, learning_rate: float) -> None:
+    """Compile with the loss and metrics of the task."""
+    if target.task == BINARY:
+        metrics = [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    elif target.task == MULTICLASS:
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    else:
+        metrics = [keras.metrics.RootMeanSquaredError(name="rmse")]
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=LOSSES.get(target.task, "mean_squared_error"),
+        metrics=metrics,
+    )
+
+
+def class_weights(
+    setting: str | Mapping[Any, float] | None, target: TargetEncoder, y_train: np.ndarray
+) -> dict[int, float] | None:
+    """Class weights from the configuration: none, 'balanced', or a weight per class label."""
+    if not setting or not target.is_classification:
+        return None
+    if setting == "balanced":
+        classes = np.arange(len(target.classes))
+        present = np.unique(y_train)
+        weights = compute_class_weight("balanced", classes=present, y=y_train)
+        by_class = dict(zip(present.tolist(), weights.tolist(), strict=True))
+        return {int(c): float(by_class.get(c, 1.0)) for c in classes}
+    labels = {str(label): index for index, label in enumerate(target.classes)}
+    return {labels[str(label)]: float(weight) for label, weight in setting.items()}
+
+
+def dataset(
+    inputs: Mapping[str, np.ndarray],
+    targets: np.ndarray,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of (inputs, targets), shuffled with a fixed seed for training."""
+    data = tf.data.Dataset.from_tensor_slices((dict(inputs), targets))
+    if shuffle_seed is not None:
+        data = data.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def progress_verbosity(setting: str | int) -> int:
+    """Keras verbosity: a progress bar in a terminal, one line per epoch elsewhere."""
+    if setting == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(setting)
+
+
+def fit_model(
+    model: keras.Model,
+    target: TargetEncoder,
+    train: tuple[Mapping[str, np.ndarray], np.ndarray],
+    validation: tuple[Mapping[str, np.ndarray], np.ndarray],
+    params: Mapping[str, Any],
+    seed: int,
+) -> dict[str, list[float]]:
+    """Fit the model in place and return its history, restoring the best validation weights."""
+    seed_everything(seed, bool(params.get("deterministic", True)))
+    compile_model(model, target, float(params["learning_rate"]))
+    batch_size = int(params["batch_size"])
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss",
+        patience=int(params["early_stopping_patience"]),
+        restore_best_weights=True,
+    )
+    history = model.fit(
+        dataset(*train, batch_size, shuffle_seed=seed),
+        validation_data=dataset(*validation, batch_size),
+        epochs=int(params["epochs"]),
+        callbacks=[early_stopping],
+        class_weight=class_weights(params.get("class_weight"), target, train[1]),
+        shuffle=False,  # the training dataset shuffles itself, with the seed
+        verbose=progress_verbosity(params.get("verbose", "auto")),
+    )
+    return {key: [float(value) for value in values] for key, values in history.history.items()}

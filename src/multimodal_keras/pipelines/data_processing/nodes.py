@@ -1,0 +1,99 @@
+"""Nodes that check the raw table, split its rows, and encode its target."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from multimodal_keras.modalities.base import ROW_ID
+from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
+from multimodal_keras.targets import TargetEncoder, fit_target_encoder, infer_task
+from multimodal_keras.validation import DROP, feature_columns, validate
+
+logger = logging.getLogger(__name__)
+
+
+def validate_table(
+    raw_table: pd.DataFrame,
+    table: Mapping[str, Any],
+    split: Mapping[str, Any],
+    **modalities: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Check the raw table against the configured columns and add a stable ``row_id``.
+
+    Args:
+        raw_table: The user's table, as the catalog loads it.
+        table: ``params:table``: the target, the task, the id column and the missing-target policy.
+        split: ``params:split``: only its group column is checked here.
+        **modalities: ``params:<modality>`` for each modality, with its configured columns.
+
+    Returns:
+        The primary table: ``row_id``, then the configured columns, rows without a target dropped.
+    """
+    features = feature_columns(modalities)
+    primary = validate(
+        raw_table,
+        table["target"],
+        features,
+        table.get("id_column"),
+        split.get("group_column"),
+        table.get("missing_target", DROP),
+    )
+    logger.info(
+        "Validated %d rows and %d columns (%s).",
+        len(primary),
+        primary.shape[1] - 1,
+        ", ".join(f"{name}: {len(cols)}" for name, cols in features.items()),
+    )
+    return primary
+
+
+def split_rows(
+    primary_table: pd.DataFrame, table: Mapping[str, Any], split: Mapping[str, Any], seed: int
+) -> pd.DataFrame:
+    """Assign every row to train, val or test, seeded, stratified, groups kept whole.
+
+    Args:
+        primary_table: The validated table.
+        table: ``params:table``, for the target column and task.
+        split: ``params:split``: fractions, stratification and the optional group column.
+        seed: ``params:seed``.
+
+    Returns:
+        ``split_assignments``: ``row_id`` and ``split``, in the primary table's row order.
+    """
+    target = primary_table[table["target"]]
+    task = infer_task(target, table.get("task"), int(table["max_classes"]))
+    stratify = bool(split.get("stratify", True)) and task != "regression"
+    group_column = split.get("group_column")
+    assignments = assign_splits(
+        primary_table[ROW_ID],
+        float(split["test_fraction"]),
+        float(split["validation_fraction"]),
+        int(seed),
+        labels=target if stratify else None,
+        groups=primary_table[group_column] if group_column else None,
+    )
+    logger.info("Split rows: %s.", assignments["split"].value_counts().to_dict())
+    return assignments
+
+
+def fit_target(
+    primary_table: pd.DataFrame, split_assignments: pd.DataFrame, table: Mapping[str, Any]
+) -> TargetEncoder:
+    """Fit the target encoding (classes, or mean and scale) on the training rows only."""
+    target = primary_table[table["target"]]
+    task = infer_task(target, table.get("task"), int(table["max_classes"]))
+    train = target.iloc[split_positions(split_assignments, TRAIN)]
+    encoder = fit_target_encoder(train, task)
+    logger.info("Target %r: %s task, %d class(es).", encoder.column, task, len(encoder.classes))
+    return encoder
+
+
+def encode_target(target_encoder: TargetEncoder, primary_table: pd.DataFrame) -> pd.DataFrame:
+    """Encode every row's target: ``row_id`` and ``target`` (class index or scaled value)."""
+    values = target_encoder.encode(primary_table[target_encoder.column])
+    return pd.DataFrame({ROW_ID: primary_table[ROW_ID].to_numpy(), "target": values})

@@ -1,0 +1,28 @@
+"""Wiring of the evaluation."""
+
+from kedro.pipeline import Pipeline, node
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines.evaluation.nodes import evaluate_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """evaluate_model, on the test rows."""
+    return Pipeline(
+        [
+            node(
+                evaluate_model,
+                inputs={
+                    "trained_model": "trained_model",
+                    "target_encoder": "target_encoder",
+                    "encoded_target": "encoded_target",
+                    "split_assignments": "split_assignments",
+                    "evaluation": "params:evaluation",
+                    **{name: f"{name}.features" for name in MODALITIES},
+                },
+                outputs=["metrics", "test_predictions", "evaluation_figures"],
+                name="evaluate_model",
+            ),
+        ],
+        tags="evaluation",
+    )

@@ -1,0 +1,43 @@
+"""The per-modality pipeline, written once and instantiated under each modality's namespace."""
+
+from kedro.pipeline import Pipeline, node
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+
+SHARED_INPUTS = {"primary_table", "split_assignments"}
+
+
+def create_modality_pipeline(modality: str) -> Pipeline:
+    """``<modality>.fit_preprocessor`` and ``<modality>.transform``, reading ``params:<modality>``.
+
+    Outputs are ``<modality>.preprocessor`` and ``<modality>.features``.
+    """
+    template = Pipeline(
+        [
+            node(
+                fit_preprocessor_for(modality),
+                inputs=["primary_table", "split_assignments", "params:options"],
+                outputs="preprocessor",
+                name="fit_preprocessor",
+            ),
+            node(
+                transform_for(modality),
+                inputs=["preprocessor", "primary_table"],
+                outputs="features",
+                name="transform",
+            ),
+        ]
+    )
+    return Pipeline(
+        template,
+        namespace=modality,
+        inputs=SHARED_INPUTS,
+        parameters={"params:options": f"params:{modality}"},
+        tags="preprocessing",
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Every registered modality's pipeline."""
+    return sum((create_modality_pipeline(name) for name in MODALITIES), Pipeline([]))

@@ -1,0 +1,89 @@
+"""Nodes that build the multi-input model and train it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import pandas as pd
+from matplotlib.figure import Figure
+
+from multimodal_keras.model import figures
+from multimodal_keras.model.build import assemble_model
+from multimodal_keras.model.inputs import check_aligned, model_inputs
+from multimodal_keras.model.train import fit_model, input_names
+from multimodal_keras.splitting import TRAIN, VALIDATION, split_positions
+from multimodal_keras.targets import TargetEncoder
+
+logger = logging.getLogger(__name__)
+
+
+def build_model(
+    target_encoder: TargetEncoder, model: Mapping[str, Any], seed: int, **preprocessors: Any
+) -> keras.Model:
+    """Build the untrained model: one named input and tower per modality with columns.
+
+    Args:
+        target_encoder: The fitted target encoding, for the task's head.
+        model: ``params:model``: tower and fusion sizes.
+        seed: ``params:seed``, for the initial weights.
+        **preprocessors: ``<modality>.preprocessor`` for each modality, sizing its tower.
+
+    Returns:
+        The uncompiled functional model.
+    """
+    keras.utils.set_random_seed(int(seed))
+    built = assemble_model(preprocessors, target_encoder, model)
+    logger.info(
+        "Built a model with inputs %s and %d parameters.",
+        {tensor.name: tuple(tensor.shape[1:]) for tensor in built.inputs},
+        built.count_params(),
+    )
+    return built
+
+
+def train_model(
+    untrained_model: keras.Model,
+    target_encoder: TargetEncoder,
+    encoded_target: pd.DataFrame,
+    split_assignments: pd.DataFrame,
+    training: Mapping[str, Any],
+    seed: int,
+    **features: Any,
+) -> tuple[keras.Model, dict[str, list[float]], Figure]:
+    """Fit on the training rows, stopping early on the validation rows' loss.
+
+    Args:
+        untrained_model: The model from ``build_model``.
+        target_encoder: The fitted target encoding.
+        encoded_target: Every row's encoded target.
+        split_assignments: Which rows train and which validate.
+        training: ``params:training``: epochs, batch size, learning rate, patience, class weights.
+        seed: ``params:seed``.
+        **features: ``<modality>.features`` for each modality.
+
+    Returns:
+        The trained model (best validation weights), its history, and the learning curves.
+    """
+    check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
+    names = input_names(untrained_model)
+    y = encoded_target["target"].to_numpy()
+    train_rows = split_positions(split_assignments, TRAIN)
+    validation_rows = split_positions(split_assignments, VALIDATION)
+    history = fit_model(
+        untrained_model,
+        target_encoder,
+        (model_inputs(names, features, train_rows), y[train_rows]),
+        (model_inputs(names, features, validation_rows), y[validation_rows]),
+        training,
+        int(seed),
+    )
+    logger.info(
+        "Trained for %d epoch(s) on %d rows; best validation loss %.4f.",
+        len(history["loss"]),
+        len(train_rows),
+        min(history["val_loss"]),
+    )
+    return untrained_model, history, figures.learning_curves(history)

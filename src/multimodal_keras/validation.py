@@ -1,0 +1,151 @@
+"""Checks a table against the configured columns before anything is fitted on it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities.base import ROW_ID, configured_columns
+
+logger = logging.getLogger(__name__)
+
+DROP = "drop"
+
+
+def feature_columns(modality_params: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The configured columns of each modality, by modality name."""
+    return {name: configured_columns(options) for name, options in modality_params.items()}
+
+
+def check_columns(
+    table: pd.DataFrame, required: Mapping[str, list[str]], table_name: str
+) -> None:
+    """Raise one error naming every configured column the table lacks."""
+    duplicated = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+    if duplicated:
+        raise MultimodalKerasError(
+            f"The {table_name} has duplicate column names {duplicated}; "
+            "rename them so that each column name is unique."
+        )
+    missing = [
+        f"{column!r} ({role})"
+        for role, columns in required.items()
+        for column in columns
+        if column not in table.columns
+    ]
+    if missing:
+        raise MultimodalKerasError(
+            f"The {table_name} lacks the configured column(s) {', '.join(missing)}; "
+            f"its columns are {[str(c) for c in table.columns]}. "
+            "Fix the column names in conf/ (parameters) or in the table."
+        )
+
+
+def check_roles(target: str | None, columns: Mapping[str, list[str]]) -> None:
+    """Raise when a column is configured twice, or is both a feature and the target."""
+    seen: dict[str, str] = {}
+    for role, names in columns.items():
+        for name in names:
+            if name == target:
+                raise MultimodalKerasError(
+                    f"Column {name!r} is configured as a {role} feature and as the target; "
+                    f"remove it from {role}.columns."
+                )
+            if name in seen:
+                raise MultimodalKerasError(
+                    f"Column {name!r} is configured under both {seen[name]} and {role}; "
+                    "keep it under one modality."
+                )
+            seen[name] = role
+    if not seen:
+        raise MultimodalKerasError(
+            "No feature columns are configured; list columns under at least one of "
+            f"{', '.join(columns)} in conf/base/parameters_features.yml."
+        )
+
+
+def with_row_ids(table: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
+    """The table with a stable ``row_id`` first: the id column when set, else the row position."""
+    if ROW_ID in table.columns and id_column != ROW_ID:
+        raise MultimodalKerasError(
+            f"The table already has a column named {ROW_ID!r}; rename it, or set "
+            f"table.id_column to {ROW_ID!r} to use it as the row id."
+        )
+    if id_column:
+        ids = table[id_column]
+        duplicates = ids[ids.duplicated()].unique()[:5]
+        if len(duplicates) or ids.isna().any():
+            raise MultimodalKerasError(
+                f"The id column {id_column!r} must be unique and present in every row "
+                f"(duplicates include {list(duplicates)}); fix it or unset table.id_column."
+            )
+        row_ids = ids.to_numpy()
+    else:
+        row_ids = np.arange(len(table), dtype=np.int64)
+    table = table.drop(columns=[ROW_ID], errors="ignore")
+    table.insert(0, ROW_ID, row_ids)
+    return table.reset_index(drop=True)
+
+
+def drop_missing_target(table: pd.DataFrame, target: str, policy: str) -> pd.DataFrame:
+    """Drop rows without a target value (logged), or stop, as the policy says."""
+    missing = table[target].isna()
+    if missing.all():
+        raise MultimodalKerasError(
+            f"The target column {target!r} is empty in every row; "
+            "point table.target at the column that holds the labels."
+        )
+    if not missing.any():
+        return table
+    if policy != DROP:
+        shown = table.loc[missing, ROW_ID].head(5).tolist()
+        raise MultimodalKerasError(
+            f"{int(missing.sum())} row(s) have no value in target column {target!r} "
+            f"(row ids {shown}...); fill them, or set table.missing_target to 'drop'."
+        )
+    logger.warning(
+        "Dropped %d of %d rows with no value in target column %r.",
+        int(missing.sum()),
+        len(table),
+        target,
+    )
+    return table.loc[~missing].reset_index(drop=True)
+
+
+def check_not_empty(table: pd.DataFrame, table_name: str) -> None:
+    """Raise when the table has no rows."""
+    if table.empty:
+        raise MultimodalKerasError(
+            f"The {table_name} has no rows; point it in the catalog at a table with data."
+        )
+
+
+def validate(
+    raw_table: pd.DataFrame,
+    target: str,
+    features: Mapping[str, list[str]],
+    id_column: str | None,
+    group_column: str | None,
+    missing_target: str,
+) -> pd.DataFrame:
+    """The primary table: ``row_id``, then the configured columns, rows without a target dropped."""
+    check_roles(target, features)
+    extra = {
+        role: [name]
+        for role, name in (
+            ("target", target),
+            ("id column", id_column),
+            ("group column", group_column),
+        )
+        if name
+    }
+    check_columns(raw_table, {**features, **extra}, "raw table")
+    check_not_empty(raw_table, "raw table")
+    kept = [column for columns in (*features.values(), *extra.values()) for column in columns]
+    primary = with_row_ids(raw_table[list(dict.fromkeys(kept))], id_column)
+    return drop_missing_target(primary, target, missing_target)
