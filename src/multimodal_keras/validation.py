@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID, configured_columns
 
 logger = logging.getLogger(__name__)
@@ -125,15 +126,75 @@ def check_not_empty(table: pd.DataFrame, table_name: str) -> None:
         )
 
 
+def check_target_varies(table: pd.DataFrame, target: str) -> None:
+    """Raise when every row has the same target value: there is nothing to learn."""
+    values = table[target].dropna().unique()
+    if len(values) < 2:
+        raise MultimodalKerasError(
+            f"The target column {target!r} has one value only ({values[0]!r}); a model needs "
+            "at least two classes, or varying values for regression: check table.target."
+        )
+
+
+def normalise_types(table: pd.DataFrame, features: Mapping[str, list[str]]) -> pd.DataFrame:
+    """Numerical columns as floats; string-like columns that mix value types as strings (logged)."""
+    table = table.copy()
+    for column in features.get("numerical", []):
+        table[column] = pd.to_numeric(table[column]).astype("float64")
+    for column in [*features.get("categorical", []), *features.get("text", [])]:
+        values = table[column].dropna()
+        kinds = sorted({type(value).__name__ for value in values}) if values.dtype == object else []
+        if len(kinds) > 1:
+            logger.warning(
+                "Column %r mixes value types (%s); every value is read as a string.",
+                column,
+                ", ".join(kinds),
+            )
+            table[column] = table[column].astype("string")
+    return table
+
+
+def drop_invalid_rows(
+    table: pd.DataFrame, modality_params: Mapping[str, Mapping[str, Any]]
+) -> pd.DataFrame:
+    """Stop on, or drop and count, the rows a modality cannot use, as each modality says."""
+    for name, options in modality_params.items():
+        if not configured_columns(options):
+            continue
+        reasons = MODALITIES[name].invalid_rows(table, options)
+        if reasons.empty:
+            continue
+        if options.get("invalid_rows", "error") != DROP:
+            shown = "; ".join(f"row {row}: {why}" for row, why in reasons.head(5).items())
+            raise MultimodalKerasError(
+                f"{len(reasons)} row(s) have {name} values that cannot be used ({shown}); "
+                f"fix them, or set {name}.invalid_rows to 'drop' to leave such rows out."
+            )
+        logger.warning(
+            "Dropped %d of %d rows with unusable %s values (first: row %s, %s).",
+            len(reasons),
+            len(table),
+            name,
+            reasons.index[0],
+            reasons.iloc[0],
+        )
+        table = table.loc[~table[ROW_ID].isin(reasons.index)].reset_index(drop=True)
+    return table
+
+
 def validate(
     raw_table: pd.DataFrame,
-    target: str,
-    features: Mapping[str, list[str]],
-    id_column: str | None,
+    table_params: Mapping[str, Any],
     group_column: str | None,
-    missing_target: str,
+    modality_params: Mapping[str, Mapping[str, Any]],
 ) -> pd.DataFrame:
-    """The primary table: ``row_id``, then the configured columns, rows without a target dropped."""
+    """The primary table: ``row_id``, then the configured columns, unusable rows handled.
+
+    Rows without a target and rows a modality cannot use are dropped or stop the run,
+    as configured; every other problem stops the run with one message.
+    """
+    target, id_column = table_params["target"], table_params.get("id_column")
+    features = feature_columns(modality_params)
     check_roles(target, features)
     extra = {
         role: [name]
@@ -148,4 +209,8 @@ def validate(
     check_not_empty(raw_table, "raw table")
     kept = [column for columns in (*features.values(), *extra.values()) for column in columns]
     primary = with_row_ids(raw_table[list(dict.fromkeys(kept))], id_column)
-    return drop_missing_target(primary, target, missing_target)
+    primary = drop_missing_target(primary, target, table_params.get("missing_target", DROP))
+    check_target_varies(primary, target)
+    primary = drop_invalid_rows(primary, modality_params)
+    check_not_empty(primary, "table left after dropping unusable rows")
+    return normalise_types(primary, features)

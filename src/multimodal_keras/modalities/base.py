@@ -37,6 +37,14 @@ class Modality(Protocol):
     def describe(self, preprocessor: Any) -> dict[str, Any]:
         """Summarise the fitted preprocessor for logs and reports."""
 
+    def invalid_rows(self, rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
+        """Why each row this modality cannot use is unusable, indexed by row id."""
+
+
+def accept_every_row(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
+    """``invalid_rows`` for modalities that can use any value once it is a string."""
+    return pd.Series(dtype="string", index=pd.Index([], name=ROW_ID))
+
 
 def configured_columns(options: Mapping[str, Any] | None) -> list[str]:
     """Columns configured for a modality; none means the modality is off."""

@@ -18,6 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from multimodal_keras.modalities.base import (
     ROW_ID,
+    accept_every_row,
     configured_columns,
     dense_block,
     encoded_frame,
@@ -144,3 +145,7 @@ def describe(preprocessor: CategoricalPreprocessor) -> dict[str, Any]:
         },
         "encoded_width": len(preprocessor.output_names),
     }
+
+
+# Any value is a category once it is a string.
+invalid_rows = accept_every_row

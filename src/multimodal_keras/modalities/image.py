@@ -105,13 +105,17 @@ def checked_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
             buffer = io.BytesIO()
             converted.save(buffer, format="PNG")
             return buffer.getvalue()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"not a readable image ({error})") from error
+    except UnidentifiedImageError as error:
+        raise ValueError("not an image in a format Pillow recognises") from error
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"a decompression bomb ({error})") from error
+    except OSError as error:
+        raise ValueError(f"a truncated or corrupt image ({error})") from error
 
 
 def _cell_bytes(cell: Any, preprocessor: ImagePreprocessor) -> bytes:
     """The raw bytes a cell holds or points to."""
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+    if cell is None or (not isinstance(cell, bytes | bytearray | str) and pd.isna(cell)):
         raise ValueError("the cell is empty")
     if preprocessor.source == PATH:
         path = resolve_path(preprocessor.root, str(cell))
@@ -121,6 +125,21 @@ def _cell_bytes(cell: Any, preprocessor: ImagePreprocessor) -> bytes:
     if isinstance(cell, str):
         raise ValueError("the cell holds text, not image bytes (set image.source to 'path'?)")
     return bytes(cell)
+
+
+def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
+    """Rows whose image cells are empty, unreadable, too large, or outside the image root."""
+    preprocessor = fit(rows.iloc[:0], options)
+    reasons = {}
+    for column in preprocessor.columns:
+        for row_id, cell in zip(rows[ROW_ID], rows[column], strict=True):
+            if row_id in reasons:
+                continue
+            try:
+                checked_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+            except (ValueError, MultimodalKerasError) as error:
+                reasons[row_id] = f"{column}: {error}"
+    return pd.Series(reasons, dtype="string", index=pd.Index(list(reasons), name=ROW_ID))
 
 
 def encoded_images(

@@ -48,7 +48,7 @@ def as_float_frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The configured columns as float64, missing values as NaN."""
     frame = rows[columns]
     try:
-        return frame.astype("float64")
+        return frame.apply(pd.to_numeric).astype("float64")
     except (TypeError, ValueError) as error:
         raise MultimodalKerasError(
             f"A numerical column holds values that are not numbers ({error}); "
@@ -109,3 +109,21 @@ def describe(preprocessor: NumericalPreprocessor) -> dict[str, Any]:
             values = getattr(scaler, attribute)
             summary[attribute.rstrip("_")] = [float(value) for value in values]
     return summary
+
+
+def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
+    """Rows whose numerical cells hold something other than a number or a missing value."""
+    reasons = pd.Series(dtype="string", index=pd.Index([], name=ROW_ID))
+    for column in configured_columns(options):
+        values = rows[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna() & values.notna()
+        found = pd.Series(
+            [f"{column}={value!r} is not a number" for value in values[bad]],
+            index=pd.Index(rows.loc[bad, ROW_ID], name=ROW_ID),
+            dtype="string",
+        )
+        reasons = pd.concat([reasons, found[~found.index.isin(reasons.index)]])
+    return reasons

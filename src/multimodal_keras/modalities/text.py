@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from multimodal_keras.modalities.base import configured_columns, dense_block
+from multimodal_keras.modalities.base import accept_every_row, configured_columns, dense_block
 
 PADDING_ID = 0
 
@@ -131,3 +131,7 @@ def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:
         "sequence_length": preprocessor.sequence_length,
         "most_frequent_tokens": preprocessor.vocabulary[2:12],
     }
+
+
+# Any value is text once it is a string.
+invalid_rows = accept_every_row

@@ -11,7 +11,7 @@ import pandas as pd
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
 from multimodal_keras.targets import TargetEncoder, fit_target_encoder, infer_task
-from multimodal_keras.validation import DROP, feature_columns, validate
+from multimodal_keras.validation import feature_columns, validate
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +34,7 @@ def validate_table(
         The primary table: ``row_id``, then the configured columns, rows without a target dropped.
     """
     features = feature_columns(modalities)
-    primary = validate(
-        raw_table,
-        table["target"],
-        features,
-        table.get("id_column"),
-        split.get("group_column"),
-        table.get("missing_target", DROP),
-    )
+    primary = validate(raw_table, table, split.get("group_column"), modalities)
     logger.info(
         "Validated %d rows and %d columns (%s).",
         len(primary),
