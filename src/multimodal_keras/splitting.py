@@ -9,6 +9,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from multimodal_keras.errors import MultimodalKerasError
 
 TRAIN, VALIDATION, TEST = "train", "val", "test"
+SPLITS = (TRAIN, VALIDATION, TEST)
 
 
 def _two_way(
@@ -19,12 +20,12 @@ def _two_way(
     groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split positions into (kept, held out), the held-out part about ``fraction`` of them."""
-    if groups is not None:
-        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-        kept, held = next(splitter.split(positions, groups=groups[positions]))
-        return positions[kept], positions[held]
-    stratify = labels[positions] if labels is not None else None
     try:
+        if groups is not None:
+            splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+            kept, held = next(splitter.split(positions, groups=groups[positions]))
+            return positions[kept], positions[held]
+        stratify = labels[positions] if labels is not None else None
         return train_test_split(
             positions, test_size=fraction, random_state=seed, stratify=stratify
         )
@@ -50,6 +51,12 @@ def assign_splits(
     """
     label_values = None if labels is None else labels.astype("string").to_numpy(dtype=object)
     group_values = None if groups is None else groups.astype("string").to_numpy(dtype=object)
+    if group_values is not None and len(set(group_values)) < len(SPLITS):
+        raise MultimodalKerasError(
+            f"The group column holds {len(set(group_values))} group(s), but each of the "
+            f"{len(SPLITS)} splits takes whole groups, so at least {len(SPLITS)} are needed; "
+            "add groups or unset split.group_column."
+        )
     positions = np.arange(len(row_ids))
     rest, test = _two_way(positions, test_fraction, seed, label_values, group_values)
     train, validation = _two_way(
@@ -58,7 +65,7 @@ def assign_splits(
     split = np.empty(len(row_ids), dtype=object)
     split[train], split[validation], split[test] = TRAIN, VALIDATION, TEST
     assignments = pd.DataFrame({"row_id": row_ids.to_numpy(), "split": split})
-    for name in (TRAIN, VALIDATION, TEST):
+    for name in SPLITS:
         if not (assignments["split"] == name).any():
             raise MultimodalKerasError(
                 f"The {name} split is empty for {len(row_ids)} rows; add rows or raise "

@@ -1,0 +1,222 @@
+"""Every way a table can be unusable gets one exact, actionable message; usable rows survive."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.splitting import assign_splits
+from multimodal_keras.validation import validate
+
+IMAGE_OPTIONS = {
+    "source": "bytes",
+    "root": None,
+    "height": 8,
+    "width": 8,
+    "channels": 3,
+    "interpolation": "bilinear",
+    "max_pixels": 10_000,
+    "formats": ["PNG", "JPEG"],
+    "chunk_size": 4,
+}
+
+
+def png(mode: str = "RGB", size: tuple[int, int] = (8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def modalities(**columns: list[str]) -> dict[str, dict]:
+    options = {name: {"columns": columns.get(name, [])} for name in
+               ("categorical", "numerical", "text", "image")}
+    options["image"].update(IMAGE_OPTIONS)
+    return options
+
+
+def table(rows: int = 6, **extra) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "colour": ["red", "blue"] * (rows // 2),
+            "size": np.arange(rows, dtype=float),
+            "label": [0, 1] * (rows // 2),
+        }
+    )
+    for name, values in extra.items():
+        frame[name] = values
+    return frame
+
+
+TABULAR = modalities(categorical=["colour"], numerical=["size"])
+
+ERROR_CASES = [
+    (
+        "missing column",
+        table(),
+        {"target": "label"},
+        modalities(categorical=["colour", "shape"], numerical=["size"]),
+        "The raw table lacks the configured column(s) 'shape' (categorical); its columns are "
+        "['colour', 'size', 'label']. Fix the column names in conf/ (parameters) or in the table.",
+    ),
+    (
+        "empty table",
+        table(0),
+        {"target": "label"},
+        TABULAR,
+        "The raw table has no rows; point it in the catalog at a table with data.",
+    ),
+    (
+        "duplicate column names",
+        pd.concat([table(), table()[["size"]]], axis=1),
+        {"target": "label"},
+        TABULAR,
+        "The raw table has duplicate column names ['size']; rename them so that each column "
+        "name is unique.",
+    ),
+    (
+        "target all missing",
+        table(label=[None] * 6),
+        {"target": "label"},
+        TABULAR,
+        "The target column 'label' is empty in every row; point table.target at the column "
+        "that holds the labels.",
+    ),
+    (
+        "target with one class",
+        table(label=[1] * 6),
+        {"target": "label"},
+        TABULAR,
+        "The target column 'label' has one value only (np.int64(1)); a model needs at least two "
+        "classes, or varying values for regression: check table.target.",
+    ),
+    (
+        "missing target as an error",
+        table(label=[0, None, 1, None, 0, 1]),
+        {"target": "label", "missing_target": "error"},
+        TABULAR,
+        "2 row(s) have no value in target column 'label' (row ids [1, 3]...); fill them, or set "
+        "table.missing_target to 'drop'.",
+    ),
+    (
+        "non-numeric strings in a numerical column",
+        table(size=["1", "two", "3", "4", "five", None]),
+        {"target": "label"},
+        TABULAR,
+        "2 row(s) have numerical values that cannot be used (row 1: size='two' is not a number; "
+        "row 4: size='five' is not a number); fix them, or set numerical.invalid_rows to 'drop' "
+        "to leave such rows out.",
+    ),
+    (
+        "a feature that is also the target",
+        table(),
+        {"target": "label"},
+        modalities(categorical=["colour", "label"]),
+        "Column 'label' is configured as a categorical feature and as the target; remove it from "
+        "categorical.columns.",
+    ),
+    (
+        "a column under two modalities",
+        table(),
+        {"target": "label"},
+        modalities(categorical=["size"], numerical=["size"]),
+        "Column 'size' is configured under both categorical and numerical; keep it under one "
+        "modality.",
+    ),
+    (
+        "no feature columns",
+        table(),
+        {"target": "label"},
+        modalities(),
+        "No feature columns are configured; list columns under at least one of categorical, "
+        "numerical, text, image in conf/base/parameters_features.yml.",
+    ),
+    (
+        "an undecodable image",
+        table(photo=[png(), b"not an image", png(), png(), png(), png()]),
+        {"target": "label"},
+        modalities(numerical=["size"], image=["photo"]),
+        "1 row(s) have image values that cannot be used (row 1: photo: not an image in a format "
+        "Pillow recognises); fix them, or set image.invalid_rows to 'drop' to leave such rows out.",
+    ),
+    (
+        "a decompression bomb",
+        table(photo=[png(), png(size=(200, 200)), png(), png(), png(), png()]),
+        {"target": "label"},
+        modalities(numerical=["size"], image=["photo"]),
+        "1 row(s) have image values that cannot be used (row 1: photo: 200x200 pixels exceed the "
+        "limit of 10000); fix them, or set image.invalid_rows to 'drop' to leave such rows out.",
+    ),
+    (
+        "an empty image cell",
+        table(photo=[png(), None, png(), png(), png(), png()]),
+        {"target": "label"},
+        modalities(numerical=["size"], image=["photo"]),
+        "1 row(s) have image values that cannot be used (row 1: photo: the cell is empty); fix "
+        "them, or set image.invalid_rows to 'drop' to leave such rows out.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "table_params", "options", "message"),
+    [case[1:] for case in ERROR_CASES],
+    ids=[case[0] for case in ERROR_CASES],
+)
+def test_unusable_table_stops_with_one_exact_message(raw, table_params, options, message):
+    with pytest.raises(MultimodalKerasError) as raised:
+        validate(raw, table_params, None, options)
+    assert str(raised.value) == message
+
+
+def test_rows_without_target_are_dropped_and_counted(caplog):
+    raw = table(label=[0, None, 1, None, 0, 1])
+    with caplog.at_level(logging.WARNING):
+        primary = validate(raw, {"target": "label"}, None, TABULAR)
+    assert primary["row_id"].tolist() == [0, 2, 4, 5]
+    assert "Dropped 2 of 6 rows with no value in target column 'label'." in caplog.text
+
+
+def test_non_numeric_rows_are_dropped_when_configured(caplog):
+    options = modalities(categorical=["colour"], numerical=["size"])
+    options["numerical"]["invalid_rows"] = "drop"
+    raw = table(size=["1", "two", "3", "4", "5", None])
+    with caplog.at_level(logging.WARNING):
+        primary = validate(raw, {"target": "label"}, None, options)
+    assert primary["row_id"].tolist() == [0, 2, 3, 4, 5]
+    assert primary["size"].dtype == np.float64
+    assert "Dropped 1 of 6 rows with unusable numerical values" in caplog.text
+
+
+def test_mixed_type_categorical_column_is_read_as_strings(caplog):
+    raw = table(colour=["red", 1, "red", 2.5, "blue", "blue"])
+    with caplog.at_level(logging.WARNING):
+        primary = validate(raw, {"target": "label"}, None, TABULAR)
+    assert primary["colour"].tolist() == ["red", "1", "red", "2.5", "blue", "blue"]
+    assert "Column 'colour' mixes value types (float, int, str)" in caplog.text
+
+
+def test_bad_images_are_dropped_and_counted_when_configured(caplog):
+    options = modalities(numerical=["size"], image=["photo"])
+    options["image"]["invalid_rows"] = "drop"
+    raw = table(photo=[png(), b"junk", png("L"), png("RGBA"), png("P"), b"\x89PNG\r\n\x1a\n"])
+    with caplog.at_level(logging.WARNING):
+        primary = validate(raw, {"target": "label"}, None, options)
+    assert primary["row_id"].tolist() == [0, 2, 3, 4]
+    assert "Dropped 2 of 6 rows with unusable image values" in caplog.text
+
+
+def test_group_column_with_too_few_groups_stops_the_split():
+    raw = table(rows=6, group=["a", "a", "a", "b", "b", "b"])
+    with pytest.raises(MultimodalKerasError) as raised:
+        assign_splits(raw.index.to_series(), 0.2, 0.2, 0, groups=raw["group"])
+    assert str(raised.value) == (
+        "The group column holds 2 group(s), but each of the 3 splits takes whole groups, so at "
+        "least 3 are needed; add groups or unset split.group_column."
+    )
+
