@@ -220,3 +220,27 @@ def test_group_column_with_too_few_groups_stops_the_split():
         "least 3 are needed; add groups or unset split.group_column."
     )
 
+
+
+def test_image_paths_that_are_missing_not_images_or_outside_the_root_are_listed(tmp_path):
+    root, outside = tmp_path / "images", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "good.png").write_bytes(png())
+    (root / "notes.png").write_text("not an image")
+    (outside / "secret.png").write_bytes(png())
+    (root / "link.png").symlink_to(outside / "secret.png")
+    options = modalities(numerical=["size"], image=["photo"])
+    options["image"].update(source="path", root=str(root))
+    cells = ["good.png", "absent.png", "notes.png", "../outside/secret.png", "link.png",
+             str(outside / "secret.png")]
+    with pytest.raises(MultimodalKerasError) as raised:
+        validate(table(photo=cells), {"target": "label"}, None, options)
+    message = str(raised.value)
+    assert message.startswith("5 row(s) have image values that cannot be used (row 1: photo: no "
+                              f"file at {root / 'absent.png'}; row 2: photo: not an image in a "
+                              "format Pillow recognises; row 3: photo: Image path ")
+    for row in (3, 4, 5):
+        assert f"row {row}: photo: Image path" in message
+    assert "leaves the image root" in message
+    assert "row 0" not in message
