@@ -108,9 +108,9 @@ ERROR_CASES = [
         table(size=["1", "two", "3", "4", "five", None]),
         {"target": "label"},
         TABULAR,
-        "2 row(s) have numerical values that cannot be used (row 1: size='two' is not a number; "
-        "row 4: size='five' is not a number); fix them, or set numerical.invalid_rows to 'drop' "
-        "to leave such rows out.",
+        "2 row(s) have numerical values that cannot be used (row 1: size='two' is not a finite "
+        "number; row 4: size='five' is not a finite number); fix them, or set "
+        "numerical.invalid_rows to 'drop' to leave such rows out.",
     ),
     (
         "a feature that is also the target",

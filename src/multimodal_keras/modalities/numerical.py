@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,8 @@ from multimodal_keras.modalities.base import (
     encoded_frame,
     feature_values,
 )
+
+logger = logging.getLogger(__name__)
 
 SCALERS = {
     "standard": StandardScaler,
@@ -44,9 +48,16 @@ class NumericalPreprocessor:
         return list(self.pipeline.get_feature_names_out())
 
 
+def blank_as_missing(values: pd.Series) -> pd.Series:
+    """Empty or blank strings in a numerical column mean a missing value."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    return values.mask(values.astype("string").str.strip().eq("").fillna(False).astype(bool))
+
+
 def as_float_frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The configured columns as float64, missing values as NaN."""
-    frame = rows[columns]
+    frame = rows[columns].apply(blank_as_missing)
     try:
         return frame.apply(pd.to_numeric).astype("float64")
     except (TypeError, ValueError) as error:
@@ -67,7 +78,19 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
         keep_empty_features=True,
     )
     pipeline = Pipeline([("impute", imputer), ("scale", SCALERS[options["scaling"]]())])
-    pipeline.fit(as_float_frame(train_rows, columns))
+    train = as_float_frame(train_rows, columns)
+    # Overflow is reported below as one clear error, not as numpy warnings.
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scaled = pipeline.fit_transform(train).astype(np.float32)
+    finite = np.isfinite(scaled[:, : len(columns)]).all(axis=0)
+    broken = [name for name, ok in zip(columns, finite, strict=True) if not ok]
+    if broken:
+        raise MultimodalKerasError(
+            f"Scaling numerical column(s) {broken} overflows (the largest magnitude is "
+            f"{np.nanmax(np.abs(train[broken].to_numpy())):.3g}); rescale them in the table, "
+            "for example with a logarithm, or set numerical.scaling to robust or none."
+        )
     return NumericalPreprocessor(columns=columns, pipeline=pipeline)
 
 
@@ -76,7 +99,15 @@ def transform(preprocessor: NumericalPreprocessor, rows: pd.DataFrame) -> pd.Dat
     if preprocessor.pipeline is None:
         return encoded_frame(rows[ROW_ID], np.zeros((len(rows), 0), dtype=np.float32), [])
     values = preprocessor.pipeline.transform(as_float_frame(rows, preprocessor.columns))
-    return encoded_frame(rows[ROW_ID], values.astype(np.float32), preprocessor.output_names)
+    limit = float(np.finfo(np.float32).max)
+    outside = np.abs(values) > limit
+    if outside.any():
+        logger.warning(
+            "%d scaled numerical value(s) exceed float32's range and are clipped to it.",
+            int(outside.sum()),
+        )
+    values = np.clip(values, -limit, limit).astype(np.float32)
+    return encoded_frame(rows[ROW_ID], values, preprocessor.output_names)
 
 
 def model_input(encoded: pd.DataFrame) -> np.ndarray:
@@ -115,13 +146,11 @@ def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
     """Rows whose numerical cells hold something other than a number or a missing value."""
     reasons = pd.Series(dtype="string", index=pd.Index([], name=ROW_ID))
     for column in configured_columns(options):
-        values = rows[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            continue
+        values = blank_as_missing(rows[column])
         numbers = pd.to_numeric(values, errors="coerce")
-        bad = numbers.isna() & values.notna()
+        bad = (numbers.isna() & values.notna()) | np.isinf(numbers)
         found = pd.Series(
-            [f"{column}={value!r} is not a number" for value in values[bad]],
+            [f"{column}={value!r} is not a finite number" for value in values[bad]],
             index=pd.Index(rows.loc[bad, ROW_ID], name=ROW_ID),
             dtype="string",
         )
