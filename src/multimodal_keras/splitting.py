@@ -19,20 +19,20 @@ def _two_way(
     groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split positions into (kept, held out), the held-out part about ``fraction`` of them."""
-    if groups is not None:
-        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-        kept, held = next(splitter.split(positions, groups=groups[positions]))
-        return positions[kept], positions[held]
-    stratify = labels[positions] if labels is not None else None
     try:
+        if groups is not None:
+            splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+            kept, held = next(splitter.split(positions, groups=groups[positions]))
+            return positions[kept], positions[held]
+        stratify = labels[positions] if labels is not None else None
         return train_test_split(
             positions, test_size=fraction, random_state=seed, stratify=stratify
         )
     except ValueError as error:
         raise MultimodalKerasError(
             f"Cannot split {len(positions)} rows with a held-out fraction of {fraction} "
-            f"({error}); add rows, lower split.test_fraction or split.validation_fraction, "
-            "or set split.stratify to false."
+            f"({error}); add rows (or groups, with split.group_column), lower "
+            "split.test_fraction or split.validation_fraction, or set split.stratify to false."
         ) from error
 
 
