@@ -71,7 +71,8 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
     min_frequency = options.get("min_frequency") or None
     if encoding == ONE_HOT:
         encoder = OneHotEncoder(
-            handle_unknown="infrequent_if_exist",
+            # Unseen categories encode as all zeros, not as the rare categories' shared column.
+            handle_unknown="ignore",
             min_frequency=min_frequency,
             sparse_output=False,
             dtype=np.float32,
