@@ -8,6 +8,7 @@ from multimodal_keras.pipelines import (
     data_processing,
     evaluation,
     features,
+    inference,
     serving,
     training,
 )
@@ -18,7 +19,8 @@ def register_pipelines() -> dict[str, Pipeline]:
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects. ``__default__`` trains,
-        evaluates and exports the serving model.
+        evaluates and exports the serving model; ``inference`` scores new rows with
+        what the default run saved.
     """
     training_run = {
         "data_processing": data_processing.create_pipeline(),
@@ -29,5 +31,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     }
     return {
         **training_run,
+        "inference": inference.create_pipeline(),
         "__default__": sum(training_run.values(), Pipeline([])),
     }
