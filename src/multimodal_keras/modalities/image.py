@@ -68,6 +68,8 @@ def decode_and_resize(
     """Decode one encoded image and resize it to (height, width, channels) uint8."""
     image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
     image = tf.image.resize(image, (height, width), method=interpolation, antialias=True)
+    # Nearest-neighbour resizing keeps uint8; every other method returns float32.
+    image = tf.cast(image, tf.float32)
     image = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
     image.set_shape((height, width, channels))
     return image
