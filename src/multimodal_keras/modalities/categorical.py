@@ -1,10 +1,9 @@
 """Categorical columns: one-hot or embedding indices, with scikit-learn encoders.
 
 Categories rarer than ``min_frequency`` in the training rows share one slot; a
-category never seen in training maps to that slot, or to an all-zero one-hot row
-when the column has no rare categories (one-hot), or to index 0 of the column's part
-of the embedding table (embedding). Missing values and empty strings are one
-category of their own, the missing token.
+category never seen in training maps to an all-zero one-hot row (one-hot) or to
+index 0 of the embedding table (embedding). Missing values and empty strings are
+one category of their own, the missing token.
 
 The serving model looks raw strings up in tables made by running ``transform`` on
 every training category and on one unseen value, so it encodes as the pipeline does.
