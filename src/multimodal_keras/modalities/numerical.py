@@ -1,4 +1,8 @@
-"""Numerical columns: impute missing values, then scale, with scikit-learn."""
+"""Numerical columns: impute missing values, then scale, with scikit-learn.
+
+The serving model repeats the fitted imputer and scaler in float64, step for step
+as scikit-learn computes them, and casts to float32 last, as ``transform`` does.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler
@@ -22,6 +27,7 @@ from multimodal_keras.modalities.base import (
     dense_block,
     encoded_frame,
     feature_values,
+    raw_inputs,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,6 +127,75 @@ def build_tower(
     """Dense layers over the scaled values."""
     inputs = keras.Input(shape=(len(preprocessor.output_names),), name=name, dtype="float32")
     return inputs, dense_block(inputs, list(tower["units"]), float(tower["dropout"]), name)
+
+
+def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:
+    """``(center, divisor, factor, shift)``: the scaler computes ``(x - c) / d * f + s``.
+
+    Each scaler uses either the first two or the last two; the others are 0 and 1, which
+    leave float64 values unchanged, so the serving graph repeats the scaler's arithmetic.
+    """
+    zeros, ones = np.zeros(width), np.ones(width)
+
+    def given(values: np.ndarray | None, default: np.ndarray) -> np.ndarray:
+        return default if values is None else np.asarray(values, dtype=np.float64)
+
+    if isinstance(scaler, StandardScaler):
+        return given(scaler.mean_, zeros), given(scaler.scale_, ones), ones, zeros
+    if isinstance(scaler, RobustScaler):
+        return given(scaler.center_, zeros), given(scaler.scale_, ones), ones, zeros
+    if isinstance(scaler, MinMaxScaler) and not scaler.clip:
+        return zeros, ones, given(scaler.scale_, ones), given(scaler.min_, zeros)
+    if isinstance(scaler, FunctionTransformer) and scaler.func is None:
+        return zeros, ones, ones, zeros
+    raise ValueError(f"the serving model cannot repeat the scaler {scaler!r}")
+
+
+class ImputeAndScale(keras.layers.Layer):
+    """Raw float64 values to the imputed, indicated and scaled float32 block of ``transform``."""
+
+    def __init__(
+        self,
+        fill_values: np.ndarray,
+        indicated: list[int],
+        steps: tuple[np.ndarray, ...],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(autocast=False, **kwargs)
+        self.fill_values = np.asarray(fill_values, dtype=np.float64)
+        self.indicated = list(indicated)
+        self.steps = tuple(np.asarray(step, dtype=np.float64) for step in steps)
+
+    def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
+        values = tf.stack([tf.cast(column, tf.float64) for column in columns], axis=1)
+        missing = tf.math.is_nan(values)
+        features = [tf.where(missing, tf.constant(self.fill_values), values)]
+        if self.indicated:
+            features.append(tf.cast(tf.gather(missing, self.indicated, axis=1), tf.float64))
+        center, divisor, factor, shift = (tf.constant(step) for step in self.steps)
+        scaled = (tf.concat(features, axis=1) - center) / divisor * factor + shift
+        return tf.cast(scaled, tf.float32)
+
+    def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
+        return keras.KerasTensor((columns[0].shape[0], len(self.steps[0])), dtype="float32")
+
+
+def build_serving_input(
+    name: str, preprocessor: NumericalPreprocessor
+) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
+    """One float64 input per column (NaN when missing), imputed and scaled as in training."""
+    inputs = raw_inputs(preprocessor.columns, "float64")
+    imputer = preprocessor.pipeline.named_steps["impute"]
+    width = len(preprocessor.columns)
+    # The values the imputer writes into missing cells, read off the imputer itself.
+    missing_row = pd.DataFrame(np.full((1, width), np.nan), columns=preprocessor.columns)
+    fill_values = imputer.transform(missing_row)[0, :width]
+    indicated = [] if imputer.indicator_ is None else imputer.indicator_.features_.tolist()
+    steps = scaling_steps(
+        preprocessor.pipeline.named_steps["scale"], len(preprocessor.output_names)
+    )
+    layer = ImputeAndScale(fill_values, indicated, steps, name=f"{name}_serving_scaling")
+    return inputs, layer(list(inputs.values()))
 
 
 def describe(preprocessor: NumericalPreprocessor) -> dict[str, Any]:
