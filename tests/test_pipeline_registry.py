@@ -24,7 +24,7 @@ CLASSIFICATION_METRICS = {
     "confusion_matrix",
     "roc_auc",
 }
-MODELS = {"untrained_model", "trained_model"}
+MODELS = {"untrained_model", "trained_model", "serving_model"}
 
 
 class KeptMemoryDataset(MemoryDataset):
@@ -46,10 +46,10 @@ def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any])
     return catalog
 
 
-def test_default_pipeline_is_the_sum_of_the_four_pipelines():
+def test_default_pipeline_trains_evaluates_and_exports_but_does_not_score_new_rows():
     pipelines = register_pipelines()
 
-    parts = ["data_processing", "features", "training", "evaluation"]
+    parts = ["data_processing", "features", "training", "evaluation", "serving"]
 
     assert set(pipelines["__default__"].nodes) == {
         node for name in parts for node in pipelines[name].nodes
@@ -58,6 +58,7 @@ def test_default_pipeline_is_the_sum_of_the_four_pipelines():
         f"params:{name}"
         for name in ("table", "split", "seed", "model", "training", "evaluation", *MODALITIES)
     }
+    assert not set(pipelines["__default__"].nodes) & set(pipelines["inference"].nodes)
 
 
 @pytest.fixture(scope="module")
