@@ -171,3 +171,19 @@ def test_retraining_keeps_the_earlier_model_which_reevaluates_with_load_versions
     before, after = (json.loads(path.read_text()) for path in saved)
     assert after["test_rows"] == before["test_rows"]
     assert after["model"]["roc_auc"] == pytest.approx(before["model"]["roc_auc"], abs=1e-6)
+
+
+def test_a_bad_table_stops_with_one_message_and_no_traceback(kedro_run, project_copy):
+    (model_before,) = versions(kedro_run / "06_models" / "trained_model.keras")[:1]
+
+    result = kedro(project_copy, "run", "--params", "table.target=price_in_euros")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert (
+        "Error: The run stopped: The raw table lacks the configured column(s) 'price_in_euros' "
+        "(target)" in output
+    )
+    assert "Traceback" not in output
+    assert "╭" not in output  # rich's traceback frame
+    keras.models.load_model(model_before)
