@@ -25,7 +25,9 @@ def main() -> None:
         params = context.params
         demo = params["demo"]
         columns = {name: configured_columns(params.get(name)) for name in MODALITIES}
-        table = make_table(columns, params["table"]["target"], int(demo["rows"]), demo, int(demo["seed"]))
+        table = make_table(
+            columns, params["table"]["target"], int(demo["rows"]), demo, int(demo["seed"])
+        )
         context.catalog.save("raw_table", table)
         print(f"Wrote {len(table)} rows, columns {list(table.columns)}.")
 

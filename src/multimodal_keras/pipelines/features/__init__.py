@@ -1,4 +1,4 @@
-"""One namespaced pipeline per modality: fit its preprocessor on training rows, transform all rows."""
+"""One namespaced pipeline per modality: fit on training rows, transform all rows."""
 
 from multimodal_keras.pipelines.features.pipeline import create_pipeline
 
