@@ -7,7 +7,7 @@ import json
 import re
 
 import yaml
-from conftest import PROJECT_ROOT, run_kedro
+from scratch_project import PROJECT_ROOT, run_kedro
 
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.synthetic import make_table

@@ -14,9 +14,9 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
-from conftest import PROJECT_ROOT, load_catalog, load_parameters  # noqa: E402
 from environments import ENVIRONMENTS  # noqa: E402
 from kedro.io import AbstractDataset  # noqa: E402
+from scratch_project import PROJECT_ROOT, load_catalog, load_parameters  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES, image  # noqa: E402
 from multimodal_keras.pipelines.data_processing.nodes import validate_table  # noqa: E402
@@ -75,9 +75,7 @@ def test_committed_table_is_present_with_its_licence_and_validates(name):
     assert len(primary) > 300
 
 
-def test_digits_script_writes_png_files_and_an_index_the_pipeline_reads(
-    project_copy, monkeypatch
-):
+def test_digits_script_writes_png_files_and_an_index_the_pipeline_reads(project_copy, monkeypatch):
     project = project_copy()
     script = project / ENVIRONMENTS["digits"].script
     # In this process, to spare the start of another: the copy's script and its helper.

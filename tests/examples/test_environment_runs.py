@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_in, run_kedro
 from environments import ENVIRONMENTS, MAX_SECONDS
+from scratch_project import run_in, run_kedro
 
 
 def majority_rate(confusion_matrix: list[list[int]]) -> float:

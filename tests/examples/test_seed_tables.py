@@ -14,10 +14,10 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
-from conftest import run_kedro  # noqa: E402
 from kedro.framework.startup import bootstrap_project  # noqa: E402
 from kedro.io import DataCatalog, MemoryDataset  # noqa: E402
 from kedro.runner import SequentialRunner  # noqa: E402
+from scratch_project import run_kedro  # noqa: E402
 from seed_tables import COLUMNS, TABLES, TARGET  # noqa: E402
 
 from multimodal_keras.cli import cli  # noqa: E402
