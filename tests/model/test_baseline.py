@@ -136,15 +136,23 @@ def test_linear_baseline_stacks_every_modality(base_params):
     assert widths["categorical"] == prepared["features"]["categorical"].shape[1] - 1
 
 
+def test_embedding_indices_are_one_hot_encoded_for_the_linear_baseline(base_params):
+    params = _params(base_params)
+    params["categorical"]["encoding"] = "embedding"
+    prepared = _prepare(_table(params), params)
+    model = _fit(prepared, params)
+    assert model.categorical_encoder is not None
+    slots = sum(len(categories) for categories in model.categorical_encoder.categories_)
+    assert model.describe()["features"]["categorical"] == slots
+
+
 @pytest.mark.parametrize("modalities", ["tabular", "all"])
 def test_non_training_rows_never_reach_the_fit(base_params, modalities):
     off = {"text": [], "image": []} if modalities == "tabular" else {}
     params = _params(base_params, **off)
     raw = _table(params)
     clean = _prepare(raw, params)
-    held_out = np.setdiff1d(
-        np.arange(len(raw)), split_positions(clean["split_assignments"], TRAIN)
-    )
+    held_out = np.setdiff1d(np.arange(len(raw)), split_positions(clean["split_assignments"], TRAIN))
     poisoned_raw = raw.copy()
     for column in params["categorical"]["columns"] + params["text"]["columns"]:
         poisoned_raw.loc[held_out, column] = POISON
