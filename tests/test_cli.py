@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from multimodal_keras.modalities import MODALITIES
+from tests.artifacts import latest, versions
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_TABLE = Path("data/01_raw/demo_table.parquet")
@@ -41,16 +42,6 @@ def kedro(project: Path, *arguments: str) -> subprocess.CompletedProcess:
         stdin=subprocess.DEVNULL,
         check=False,
     )
-
-
-def versions(artifact: Path) -> list[Path]:
-    """A versioned artifact's saved files, oldest first."""
-    return sorted(artifact.glob(f"*/{artifact.name}"))
-
-
-def latest(artifact: Path) -> Path:
-    """The newest saved version of a versioned artifact."""
-    return versions(artifact)[-1]
 
 
 def assert_succeeded(result: subprocess.CompletedProcess) -> None:
@@ -160,7 +151,7 @@ def test_retraining_keeps_the_earlier_model_which_reevaluates_with_load_versions
         project_copy,
         "run",
         "--nodes",
-        "evaluate_model",
+        "evaluate_model,collect_metrics",
         "--load-versions",
         f"trained_model:{first_version}",
     )

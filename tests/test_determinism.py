@@ -19,7 +19,10 @@ def run_with_seed(raw: pd.DataFrame, parameters: dict, seed: int) -> tuple[pd.Da
     parameters["seed"] = seed
     pipelines = register_pipelines()
     pipeline = sum(
-        (pipelines[name] for name in ("data_processing", "features", "training", "evaluation")),
+        (
+            pipelines[name]
+            for name in ("data_processing", "features", "training", "baseline", "evaluation")
+        ),
         Pipeline([]),
     )
     catalog = in_memory_catalog(pipeline, raw, parameters)

@@ -49,14 +49,16 @@ def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any])
 def test_default_pipeline_trains_evaluates_and_exports_but_does_not_score_new_rows():
     pipelines = register_pipelines()
 
-    parts = ["data_processing", "features", "training", "evaluation", "serving"]
+    parts = ["data_processing", "features", "training", "baseline", "evaluation", "serving"]
 
     assert set(pipelines["__default__"].nodes) == {
         node for name in parts for node in pipelines[name].nodes
     }
     assert pipelines["__default__"].inputs() == {"raw_table"} | {
         f"params:{name}"
-        for name in ("table", "split", "seed", "model", "training", "evaluation", *MODALITIES)
+        for name in (
+            "table", "split", "seed", "model", "training", "evaluation", "baseline", *MODALITIES
+        )
     }
     assert not set(pipelines["__default__"].nodes) & set(pipelines["inference"].nodes)
 

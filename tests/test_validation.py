@@ -216,8 +216,9 @@ def test_group_column_with_too_few_groups_stops_the_split():
     with pytest.raises(MultimodalKerasError) as raised:
         assign_splits(raw.index.to_series(), 0.2, 0.2, 0, groups=raw["group"])
     assert str(raised.value) == (
-        "The group column holds 2 group(s), but each of the 3 splits takes whole groups, so at "
-        "least 3 are needed; add groups or unset split.group_column."
+        "With 2 groups, split.test_fraction 0.2 and split.validation_fraction 0.2, the train "
+        "split would be empty; these fractions need at least 3 groups, so add rows or change "
+        "the fractions."
     )
 
 

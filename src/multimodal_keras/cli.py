@@ -1,7 +1,9 @@
 """The project's ``kedro run``: Kedro's own command, with user-fixable errors shown as one message.
 
-A ``MultimodalKerasError`` says what is wrong, where and what to do; a traceback under
-it would only bury that sentence, so it is printed alone and the run exits with 1.
+Kedro picks this module up for ``kedro run`` and ``python -m multimodal_keras``. The
+command takes exactly Kedro's options. A ``MultimodalKerasError`` says what is wrong, where
+and what to do; a traceback under it would only bury that sentence, so it is printed alone
+and the run exits with 1. Any other exception keeps its traceback: it is a bug.
 Set ``MULTIMODAL_KERAS_TRACEBACK=1`` to see the traceback as well.
 """
 

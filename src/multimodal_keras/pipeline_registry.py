@@ -5,6 +5,7 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 from multimodal_keras.pipelines import (
+    baseline,
     data_processing,
     evaluation,
     features,
@@ -19,13 +20,14 @@ def register_pipelines() -> dict[str, Pipeline]:
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects. ``__default__`` trains,
-        evaluates and exports the serving model; ``inference`` scores new rows with
-        what the default run saved.
+        evaluates the model beside the classical baseline, and exports the serving model;
+        ``inference`` scores new rows with what the default run saved.
     """
     training_run = {
         "data_processing": data_processing.create_pipeline(),
         "features": features.create_pipeline(),
         "training": training.create_pipeline(),
+        "baseline": baseline.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
         "serving": serving.create_pipeline(),
     }

@@ -8,4 +8,8 @@ warnings.filterwarnings("ignore", message="One or more dataset names contain '.'
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # An environment's parameters merge key by key into base's, so conf/<env>/ holds only
+    # what differs (e.g. `text: {columns: []}` keeps base's other text settings). Catalog
+    # entries still replace base's whole: an entry is one dataset, best read in one place.
+    "merge_strategy": {"parameters": "soft"},
 }

@@ -207,10 +207,13 @@ def build_tower(
     )
     inputs = keras.Input(shape=shape, name=name, dtype="uint8")
     layers: list[keras.layers.Layer] = [keras.layers.Rescaling(1.0 / 255.0)]
+    # Few steps per epoch (small image sets) need a lower momentum for the moving statistics.
+    momentum = tower.get("batch_norm_momentum")
+    norm = {} if momentum is None else {"momentum": float(momentum)}
     for filters in tower["conv_filters"]:
         layers += [
             keras.layers.Conv2D(int(filters), int(tower["kernel_size"]), padding="same"),
-            keras.layers.BatchNormalization(),
+            keras.layers.BatchNormalization(**norm),
             keras.layers.Activation("relu"),
             keras.layers.MaxPooling2D(),
         ]

@@ -9,6 +9,7 @@ import keras
 import pandas as pd
 from matplotlib.figure import Figure
 
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import figures
 from multimodal_keras.model.evaluate import prediction_table, score
 from multimodal_keras.model.inputs import check_aligned, model_inputs
@@ -71,6 +72,38 @@ def evaluate_model(
         }
     logger.info("Test metrics on %d rows: %s.", len(rows), _headline(metrics["model"]))
     return metrics, predictions, plots
+
+
+def collect_metrics(
+    model_metrics: dict[str, Any], baseline_metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """The Keras model's test metrics beside the classical baseline's, in one report.
+
+    Args:
+        model_metrics: From ``evaluate_model``: the task, the test rows and ``model``.
+        baseline_metrics: From ``evaluate_baseline``: the same, with ``baseline``.
+
+    Returns:
+        ``{"task", "test_rows", "model", "baseline", "baseline_estimator"}``.
+    """
+    if baseline_metrics["test_rows"] != model_metrics["test_rows"]:
+        raise MultimodalKerasError(
+            f"The baseline metrics come from {baseline_metrics['test_rows']} test rows and the "
+            f"model's from {model_metrics['test_rows']}, so one of them is out of date; rerun "
+            "both, e.g. `kedro run --pipelines baseline,evaluation`."
+        )
+    metrics = {
+        **model_metrics,
+        "baseline": baseline_metrics["baseline"],
+        "baseline_estimator": baseline_metrics["estimator"],
+    }
+    logger.info(
+        "Test metrics of the model: %s; of the %s baseline: %s.",
+        _headline(metrics["model"]),
+        metrics["baseline_estimator"]["estimator"],
+        _headline(metrics["baseline"]),
+    )
+    return metrics
 
 
 def _headline(values: dict[str, Any]) -> str:

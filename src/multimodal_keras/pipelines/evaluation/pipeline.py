@@ -3,11 +3,11 @@
 from kedro.pipeline import Pipeline, node
 
 from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.pipelines.evaluation.nodes import evaluate_model
+from multimodal_keras.pipelines.evaluation.nodes import collect_metrics, evaluate_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """evaluate_model, on the test rows."""
+    """evaluate_model on the test rows, then collect_metrics beside the baseline's."""
     return Pipeline(
         [
             node(
@@ -20,8 +20,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "evaluation": "params:evaluation",
                     **{name: f"{name}.features" for name in MODALITIES},
                 },
-                outputs=["metrics", "test_predictions", "evaluation_figures"],
+                outputs=["model_metrics", "test_predictions", "evaluation_figures"],
                 name="evaluate_model",
+            ),
+            node(
+                collect_metrics,
+                inputs=["model_metrics", "baseline_metrics"],
+                outputs="metrics",
+                name="collect_metrics",
             ),
         ],
         tags="evaluation",

@@ -1,0 +1,219 @@
+"""The classical baseline: which estimator, fitted on training rows only, scored like the model."""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from kedro.config import OmegaConfigLoader  # noqa: E402
+
+from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
+from multimodal_keras.modalities import MODALITIES  # noqa: E402
+from multimodal_keras.modalities.base import configured_columns  # noqa: E402
+from multimodal_keras.model import baseline as classical  # noqa: E402
+from multimodal_keras.model.evaluate import classification_metrics  # noqa: E402
+from multimodal_keras.pipelines.baseline.nodes import evaluate_baseline, fit_baseline  # noqa: E402
+from multimodal_keras.pipelines.data_processing.nodes import (  # noqa: E402
+    encode_target,
+    fit_target,
+    split_rows,
+    validate_table,
+)
+from multimodal_keras.pipelines.evaluation.nodes import collect_metrics  # noqa: E402
+from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
+    fit_preprocessor_for,
+    transform_for,
+)
+from multimodal_keras.splitting import TRAIN, split_positions  # noqa: E402
+from multimodal_keras.synthetic import make_table  # noqa: E402
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+SIZE = 8
+POISON = "zzpoison"
+
+
+@pytest.fixture(scope="module")
+def base_params() -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="base")
+        params = dict(loader["parameters"])
+    params["image"].update(height=SIZE, width=SIZE)
+    params["demo"]["image"]["size"] = SIZE
+    params["baseline"]["linear"]["image_size"] = [4, 4]
+    params["baseline"]["gradient_boosting"]["max_iter"] = 10  # a few trees keep tests fast
+    return params
+
+
+def _params(base: dict[str, Any], **columns: list[str]) -> dict[str, Any]:
+    params = copy.deepcopy(base)
+    for name, names in columns.items():
+        params[name]["columns"] = names
+    return params
+
+
+def _table(params: dict[str, Any], rows: int = 120, seed: int = 3, **demo: Any) -> pd.DataFrame:
+    columns = {name: configured_columns(params[name]) for name in MODALITIES}
+    spec = copy.deepcopy(params["demo"]) | demo
+    return make_table(columns, params["table"]["target"], rows, spec, seed)
+
+
+def _prepare(raw: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
+    """Run the data-processing and feature nodes in memory, as the pipeline does."""
+    modality_params = {name: params[name] for name in MODALITIES}
+    primary = validate_table(raw, params["table"], params["split"], **modality_params)
+    assignments = split_rows(primary, params["table"], params["split"], params["seed"])
+    target_encoder = fit_target(primary, assignments, params["table"])
+    preprocessors = {
+        name: fit_preprocessor_for(name)(primary, assignments, params[name]) for name in MODALITIES
+    }
+    features = {name: transform_for(name)(preprocessors[name], primary) for name in MODALITIES}
+    return {
+        "primary_table": primary,
+        "split_assignments": assignments,
+        "target_encoder": target_encoder,
+        "encoded_target": encode_target(target_encoder, primary),
+        "preprocessors": preprocessors,
+        "features": features,
+    }
+
+
+def _fit(prepared: dict[str, Any], params: dict[str, Any]) -> classical.Baseline:
+    return fit_baseline(
+        prepared["primary_table"],
+        prepared["split_assignments"],
+        prepared["encoded_target"],
+        prepared["target_encoder"],
+        params["baseline"],
+        params["seed"],
+        **{f"{name}_preprocessor": value for name, value in prepared["preprocessors"].items()},
+        **{f"{name}_features": value for name, value in prepared["features"].items()},
+    )
+
+
+def _evaluate(model: classical.Baseline, prepared: dict[str, Any]) -> dict[str, Any]:
+    return evaluate_baseline(
+        model,
+        prepared["target_encoder"],
+        prepared["encoded_target"],
+        prepared["split_assignments"],
+        prepared["primary_table"],
+        **prepared["features"],
+    )
+
+
+def test_only_categorical_and_numerical_columns_get_gradient_boosting():
+    assert classical.choose_kind({"categorical": ["a"], "numerical": ["b"]}) == "gradient_boosting"
+    assert classical.choose_kind({"numerical": ["b"]}) == "gradient_boosting"
+    assert classical.choose_kind({"numerical": ["b"], "text": ["c"]}) == "linear"
+    assert classical.choose_kind({"image": ["d"]}) == "linear"
+
+
+def test_gradient_boosting_uses_native_categories_on_the_raw_columns(base_params):
+    params = _params(base_params, text=[], image=[])
+    prepared = _prepare(_table(params), params)
+    model = _fit(prepared, params)
+    assert model.kind == "gradient_boosting"
+    mask = model.estimator.is_categorical_
+    assert mask.tolist() == [True] * 2 + [False] * 2
+
+
+def test_linear_baseline_stacks_every_modality(base_params):
+    prepared = _prepare(_table(base_params), base_params)
+    model = _fit(prepared, base_params)
+    assert model.kind == "linear"
+    widths = model.describe()["features"]
+    assert set(widths) == set(MODALITIES)
+    assert widths["image"] == 4 * 4 * 3 * len(base_params["image"]["columns"])
+    assert widths["categorical"] == prepared["features"]["categorical"].shape[1] - 1
+
+
+def test_embedding_indices_are_one_hot_encoded_for_the_linear_baseline(base_params):
+    params = _params(base_params)
+    params["categorical"]["encoding"] = "embedding"
+    prepared = _prepare(_table(params), params)
+    model = _fit(prepared, params)
+    assert model.categorical_encoder is not None
+    slots = sum(len(categories) for categories in model.categorical_encoder.categories_)
+    assert model.describe()["features"]["categorical"] == slots
+
+
+@pytest.mark.parametrize("modalities", ["tabular", "all"])
+def test_non_training_rows_never_reach_the_fit(base_params, modalities):
+    off = {"text": [], "image": []} if modalities == "tabular" else {}
+    params = _params(base_params, **off)
+    raw = _table(params)
+    clean = _prepare(raw, params)
+    held_out = np.setdiff1d(np.arange(len(raw)), split_positions(clean["split_assignments"], TRAIN))
+    poisoned_raw = raw.copy()
+    for column in params["categorical"]["columns"] + params["text"]["columns"]:
+        poisoned_raw.loc[held_out, column] = POISON
+    for column in params["numerical"]["columns"]:
+        poisoned_raw.loc[held_out, column] = 1e9
+    poisoned = _prepare(poisoned_raw, params)
+    clean_model, poisoned_model = _fit(clean, params), _fit(poisoned, params)
+
+    train = split_positions(clean["split_assignments"], TRAIN)
+    rows = clean["primary_table"].iloc[train]
+    np.testing.assert_allclose(
+        classical.predict(clean_model, rows, clean["features"], train),
+        classical.predict(poisoned_model, rows, clean["features"], train),
+    )
+    for vectorizer in poisoned_model.text_vectorizers.values():
+        assert POISON not in vectorizer.vocabulary_
+    if poisoned_model.kind == "gradient_boosting":
+        categories = np.concatenate(poisoned_model.categorical_encoder.categories_)
+        assert POISON not in categories.tolist()
+
+
+@pytest.mark.parametrize(
+    ("task", "classes"), [("binary", None), ("multiclass", 3), ("regression", None)]
+)
+@pytest.mark.parametrize("modalities", ["tabular", "all"])
+def test_outputs_are_shaped_like_the_keras_model_outputs(base_params, task, classes, modalities):
+    off = {"text": [], "image": []} if modalities == "tabular" else {}
+    params = _params(base_params, **off)
+    params["table"]["task"] = task
+    demo = {"task": task} | ({"classes": classes} if classes else {})
+    prepared = _prepare(_table(params, **demo), params)
+    model = _fit(prepared, params)
+    rows = split_positions(prepared["split_assignments"], "test")
+    outputs = classical.predict(
+        model, prepared["primary_table"].iloc[rows], prepared["features"], rows
+    )
+    width = classes if task == "multiclass" else 1
+    assert outputs.shape == (len(rows), width)
+    if task != "regression":
+        assert np.all((outputs >= 0) & (outputs <= 1))
+
+
+def test_baseline_metrics_have_the_model_metric_names(base_params):
+    prepared = _prepare(_table(base_params), base_params)
+    metrics = _evaluate(_fit(prepared, base_params), prepared)
+    model_names = classification_metrics(np.array([0, 1]), np.eye(2), 2).keys()
+    assert metrics["baseline"].keys() == model_names
+    assert metrics["test_rows"] == len(split_positions(prepared["split_assignments"], "test"))
+    assert metrics["estimator"]["estimator"] == "LogisticRegression"
+
+
+def test_collect_metrics_puts_the_baseline_beside_the_model():
+    model = {"task": "binary", "test_rows": 10, "model": {"accuracy": 0.9}}
+    baseline = {
+        "task": "binary",
+        "test_rows": 10,
+        "estimator": {"kind": "linear", "estimator": "LogisticRegression", "features": {}},
+        "baseline": {"accuracy": 0.8},
+    }
+    metrics = collect_metrics(model, baseline)
+    assert metrics["model"] == {"accuracy": 0.9} and metrics["baseline"] == {"accuracy": 0.8}
+    assert metrics["task"] == "binary" and metrics["test_rows"] == 10
+    with pytest.raises(MultimodalKerasError, match="out of date"):
+        collect_metrics(model, baseline | {"test_rows": 11})
