@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import keras
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import figures
 from multimodal_keras.model.evaluate import prediction_table, score
+from multimodal_keras.model.importance import permutation_importance
 from multimodal_keras.model.inputs import check_aligned, model_inputs
 from multimodal_keras.model.train import input_names
 from multimodal_keras.splitting import TEST, split_positions
@@ -77,3 +82,66 @@ def _headline(values: dict[str, Any]) -> str:
     return ", ".join(
         f"{name} {value:.4f}" for name, value in values.items() if isinstance(value, float)
     )
+
+
+def measure_modality_importance(
+    trained_model: keras.Model,
+    target_encoder: TargetEncoder,
+    encoded_target: pd.DataFrame,
+    split_assignments: pd.DataFrame,
+    importance: Mapping[str, Any],
+    seed: int,
+    **features: Any,
+) -> tuple[dict[str, Any], Figure]:
+    """Measure how much the test metric drops when each modality's inputs are permuted.
+
+    Args:
+        trained_model: The model from ``train_model``.
+        target_encoder: The fitted target encoding.
+        encoded_target: Every row's encoded target.
+        split_assignments: Which rows are test rows.
+        importance: ``params:modality_importance``: repeats, batch size, the metric per task.
+        seed: ``params:seed``, which seeds the permutations.
+        **features: ``<modality>.features`` for each modality.
+
+    Returns:
+        The importance per modality (mean and spread of the drop) and its bar chart.
+    """
+    started = time.perf_counter()
+    check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
+    rows = split_positions(split_assignments, TEST)
+    inputs = model_inputs(input_names(trained_model), features, rows)
+    y_test = encoded_target["target"].to_numpy()[rows]
+    metric = importance["metric"][target_encoder.task]
+    batch_size = int(importance["batch_size"])
+
+    def evaluate(outputs: np.ndarray) -> float:
+        value = score(target_encoder, y_test, outputs).get(metric)
+        if value is None:
+            raise MultimodalKerasError(
+                f"The metric {metric!r} is not defined on the {len(rows)} test rows; choose "
+                f"another under modality_importance.metric.{target_encoder.task}."
+            )
+        return value
+
+    result = permutation_importance(
+        lambda batch: trained_model.predict(batch, batch_size=batch_size, verbose=0),
+        evaluate,
+        inputs,
+        metric,
+        int(importance["repeats"]),
+        np.random.default_rng(int(seed)),
+    )
+    result["test_rows"] = len(rows)
+    logger.info(
+        "Modality importance (drop in test %s from %.4f, %d permutations each, %.1f s): %s.",
+        metric,
+        result["intact"],
+        result["repeats"],
+        time.perf_counter() - started,
+        ", ".join(
+            f"{name} {values['mean_drop']:.4f} ± {values['std_drop']:.4f}"
+            for name, values in result["modalities"].items()
+        ),
+    )
+    return result, figures.modality_importance(result)
