@@ -1,0 +1,163 @@
+"""Project hooks: a line per node with its shapes, time and peak memory.
+
+``NodeRecordHooks`` logs, for every node, what it read and wrote (rows and shapes), its
+wall time and its peak memory, and saves all of them after the run through the
+catalog's ``run_timings`` entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.pipeline.node import Node
+
+logger = logging.getLogger(__name__)
+
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+RESET_PEAK_RSS = "5"  # see proc(5): writing 5 to clear_refs resets the peak resident set size
+KIB_PER_MIB = 1024
+
+
+def reset_peak_memory() -> bool:
+    """Reset the process's peak resident set size, where Linux allows it; True if it did."""
+    try:
+        CLEAR_REFS.write_text(RESET_PEAK_RSS)
+    except OSError:
+        return False
+    return True
+
+
+def peak_memory_mib() -> float:
+    """The process's peak resident set size since the last reset (or since it started), MiB."""
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / KIB_PER_MIB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in bytes on macOS and in KiB elsewhere.
+    return peak / KIB_PER_MIB / (KIB_PER_MIB if sys.platform == "darwin" else 1)
+
+
+def shape_of(value: Any) -> str:
+    """A short description of a node's input or output: its rows and shape where it has them."""
+    if hasattr(value, "count_params") and hasattr(value, "inputs"):
+        return f"model of {value.count_params():,} parameters"
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple):
+        return "x".join(str(size) for size in shape)
+    if isinstance(value, Mapping):
+        return f"{len(value)} entries"
+    if isinstance(value, str):
+        return f"{len(value):,} characters"
+    if isinstance(value, list | tuple):
+        return f"{len(value)} items"
+    return type(value).__name__
+
+
+def describe_data(data: Mapping[str, Any]) -> dict[str, str]:
+    """Shapes of the datasets a node read or wrote, leaving out parameters."""
+    return {
+        name: shape_of(value)
+        for name, value in data.items()
+        if not name.startswith("params:") and name != "parameters"
+    }
+
+
+def one_line(record: Mapping[str, Any]) -> str:
+    """A node's record as the single line the log shows."""
+
+    def listed(shapes: Mapping[str, str]) -> str:
+        return ", ".join(f"{name} {shape}" for name, shape in shapes.items()) or "nothing"
+
+    return (
+        f"{record['node']}: {record['seconds']:.2f} s, peak memory "
+        f"{record['peak_memory_mib']:.0f} MiB; read {listed(record['inputs'])}; "
+        f"wrote {listed(record['outputs'])}."
+    )
+
+
+class NodeRecordHooks:
+    """Time, peak memory and data shapes of every node: logged, then saved after the run.
+
+    Peak memory is the process's peak resident set size while the node ran, reset before
+    each node on Linux; elsewhere it is the process's peak so far (``peak_memory_scope``
+    says which). Under a parallel runner, nodes that overlap share one process peak.
+    """
+
+    def __init__(self, timings_dataset: str) -> None:
+        self._timings_dataset = timings_dataset
+        self._lock = threading.Lock()
+        self._started: dict[str, float] = {}
+        self._records: list[dict[str, Any]] = []
+        self._run_started = 0.0
+        self._scope = "process"
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        with self._lock:
+            self._records, self._started = [], {}
+            self._run_started = time.perf_counter()
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        with self._lock:
+            self._scope = "node" if reset_peak_memory() else "process"
+            self._started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Node, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        self._record(node, inputs, outputs, error=None)
+
+    @hook_impl
+    def on_node_error(self, error: Exception, node: Node, inputs: dict[str, Any]) -> None:
+        self._record(node, inputs, {}, error=f"{type(error).__name__}: {error}")
+
+    def _record(
+        self, node: Node, inputs: dict[str, Any], outputs: dict[str, Any], error: str | None
+    ) -> None:
+        with self._lock:
+            started = self._started.pop(node.name, time.perf_counter())
+            record: dict[str, Any] = {
+                "node": node.name,
+                "seconds": round(time.perf_counter() - started, 3),
+                "peak_memory_mib": round(peak_memory_mib(), 1),
+                "inputs": describe_data(inputs),
+                "outputs": describe_data(outputs),
+            }
+            if error:
+                record["error"] = error
+            self._records.append(record)
+        logger.info(one_line(record))
+
+    def timings(self) -> dict[str, Any]:
+        """Every node's record so far, and the run's total wall time."""
+        with self._lock:
+            return {
+                "total_seconds": round(time.perf_counter() - self._run_started, 3),
+                "peak_memory_scope": self._scope,
+                "nodes": list(self._records),
+            }
+
+    @hook_impl
+    def after_pipeline_run(self, catalog: Any) -> None:
+        self._save(catalog)
+
+    @hook_impl
+    def on_pipeline_error(self, catalog: Any) -> None:
+        self._save(catalog)
+
+    def _save(self, catalog: Any) -> None:
+        if self._timings_dataset not in catalog:
+            return
+        catalog.save(self._timings_dataset, self.timings())
