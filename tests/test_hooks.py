@@ -1,14 +1,17 @@
-"""Project hooks: one line and one record per node, saved after the run."""
+"""Project hooks: one line and one record per node; MLflow run records only with the extra."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, node
@@ -16,6 +19,8 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 
 from multimodal_keras import hooks
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def first_rows(table: pd.DataFrame, count: int) -> pd.DataFrame:
@@ -115,3 +120,65 @@ def test_shapes_describe_tables_arrays_mappings_and_text():
     assert hooks.shape_of(np.zeros((4, 1, 8, 8, 3))) == "4x1x8x8x3"
     assert hooks.shape_of({"a": 1, "b": 2}) == "2 entries"
     assert hooks.shape_of("<html>") == "6 characters"
+
+
+def test_numeric_leaves_are_flattened_to_dotted_names():
+    metrics = {"task": "binary", "model": {"auc": 0.9, "matrix": [[1]], "ok": True, "n": 3}}
+    assert hooks.numeric_leaves(metrics, "metrics") == {
+        "metrics.model.auc": 0.9,
+        "metrics.model.n": 3.0,
+    }
+
+
+def project_catalog_config() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "conf" / "base" / "catalog.yml").read_text())
+
+
+def test_without_mlflow_the_run_record_hooks_do_nothing(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if the extra were not installed
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    recorder = hooks.RunRecordHooks()
+    recorder.after_context_created()
+    recorder.after_catalog_created(project_catalog_config())
+    recorder.after_dataset_saved("metrics", {"model": {"accuracy": 0.5}})
+    assert not hooks.mlflow_installed()
+    assert "MLFLOW_ALLOW_FILE_STORE" not in os.environ
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_with_the_mlflow_extra_metrics_figures_model_and_report_are_recorded(monkeypatch, tmp_path):
+    pytest.importorskip("kedro_mlflow", reason="the mlflow extra is not installed")
+    import keras
+    import mlflow
+    from matplotlib.figure import Figure
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = (tmp_path / "mlruns").as_uri()
+    mlflow.set_tracking_uri(store)
+    recorder = hooks.RunRecordHooks()
+    recorder.after_catalog_created(project_catalog_config())
+    figure = Figure()
+    figure.add_subplot().plot([0, 1])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with mlflow.start_run() as run:
+        recorder.after_dataset_saved("metrics", {"task": "binary", "model": {"roc_auc": 0.9}})
+        recorder.after_dataset_saved("training_history", {"loss": [0.7, 0.5]})
+        recorder.after_dataset_saved("learning_curves", figure)
+        recorder.after_dataset_saved("evaluation_figures", {"roc_curve.png": figure})
+        recorder.after_dataset_saved("trained_model", model)
+        recorder.after_dataset_saved("run_report", "<html></html>")
+        recorder.after_dataset_saved("split_assignments", pd.DataFrame())  # not a run record
+
+    client = MlflowClient(tracking_uri=store)
+    recorded = client.get_run(run.info.run_id)
+    assert recorded.data.metrics["metrics.model.roc_auc"] == 0.9
+    steps = client.get_metric_history(run.info.run_id, "training_history.loss")
+    assert [(point.step, point.value) for point in steps] == [(1, 0.7), (2, 0.5)]
+    artifacts = {item.path for item in client.list_artifacts(run.info.run_id)}
+    assert artifacts == {"figures", "model", "metrics.json", "run_report.html"}
+    figures = {item.path for item in client.list_artifacts(run.info.run_id, "figures")}
+    assert figures == {"figures/learning_curves.png", "figures/roc_curve.png"}
+    models = {item.path for item in client.list_artifacts(run.info.run_id, "model")}
+    assert models == {"model/trained_model.keras"}
