@@ -12,7 +12,7 @@ from PIL import Image
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.splitting import assign_splits
-from multimodal_keras.validation import validate
+from multimodal_keras.validation import validate, with_row_ids
 
 IMAGE_OPTIONS = {
     "source": "bytes",
@@ -108,9 +108,9 @@ ERROR_CASES = [
         table(size=["1", "two", "3", "4", "five", None]),
         {"target": "label"},
         TABULAR,
-        "2 row(s) have numerical values that cannot be used (row 1: size='two' is not a number; "
-        "row 4: size='five' is not a number); fix them, or set numerical.invalid_rows to 'drop' "
-        "to leave such rows out.",
+        "2 row(s) have numerical values that cannot be used (row 1: size='two' is not a finite "
+        "number; row 4: size='five' is not a finite number); fix them, or set "
+        "numerical.invalid_rows to 'drop' to leave such rows out.",
     ),
     (
         "a feature that is also the target",
@@ -244,3 +244,19 @@ def test_image_paths_that_are_missing_not_images_or_outside_the_root_are_listed(
         assert f"row {row}: photo: Image path" in message
     assert "leaves the image root" in message
     assert "row 0" not in message
+
+
+def test_id_column_becomes_the_row_id_and_must_be_unique():
+    assert with_row_ids(table(listing=list("uvwxyz")), "listing")["row_id"].tolist() == list(
+        "uvwxyz"
+    )
+    with pytest.raises(MultimodalKerasError, match="must be unique"):
+        with_row_ids(table(listing=list("uuwxyz")), "listing")
+
+
+def test_table_with_its_own_row_id_column_is_refused_unless_it_is_the_id_column():
+    with pytest.raises(MultimodalKerasError, match="already has a column named 'row_id'"):
+        with_row_ids(table(row_id=range(6)), None)
+    assert with_row_ids(table(row_id=range(9, 3, -1)), "row_id")["row_id"].tolist() == [
+        9, 8, 7, 6, 5, 4
+    ]

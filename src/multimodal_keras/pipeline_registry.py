@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from multimodal_keras.pipelines import data_processing, evaluation, features, reporting, training
+from multimodal_keras.pipelines import (
+    data_processing,
+    evaluation,
+    features,
+    inference,
+    reporting,
+    serving,
+    training,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     Returns:
-        A mapping from pipeline names to ``Pipeline`` objects; ``__default__`` trains,
-        evaluates and reports.
+        A mapping from pipeline names to ``Pipeline`` objects. ``__default__`` trains,
+        evaluates, exports the serving model and writes the run report; ``inference``
+        scores new rows with what the default run saved.
     """
-    pipelines = {
+    training_run = {
         "data_processing": data_processing.create_pipeline(),
         "features": features.create_pipeline(),
         "training": training.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
+        "serving": serving.create_pipeline(),
         "reporting": reporting.create_pipeline(),
     }
-    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
-    return pipelines
+    return {
+        **training_run,
+        "inference": inference.create_pipeline(),
+        "__default__": sum(training_run.values(), Pipeline([])),
+    }

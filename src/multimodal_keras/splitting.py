@@ -32,8 +32,8 @@ def _two_way(
     except ValueError as error:
         raise MultimodalKerasError(
             f"Cannot split {len(positions)} rows with a held-out fraction of {fraction} "
-            f"({error}); add rows, lower split.test_fraction or split.validation_fraction, "
-            "or set split.stratify to false."
+            f"({error}); add rows (or groups, with split.group_column), lower "
+            "split.test_fraction or split.validation_fraction, or set split.stratify to false."
         ) from error
 
 

@@ -113,3 +113,41 @@ def make_table(
     else:
         frame[target] = score
     return frame
+
+
+def make_new_rows(
+    columns: Mapping[str, list[str]],
+    target: str,
+    spec: Mapping[str, Any],
+    new_rows: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Rows to score, as ``make_table`` makes them but without the target, and harder.
+
+    Some categorical cells hold a category no table has (``unseen_category``), some
+    numerical cells are missing and some text cells are missing or empty (``missing_rate``),
+    an extra column the model does not read is added, and the columns come in reverse order.
+
+    Args:
+        columns: Column names by modality, as for ``make_table``.
+        target: Name of the target column, left out.
+        spec: ``make_table``'s generator settings.
+        new_rows: ``rows``, ``seed``, ``unseen_rate``, ``unseen_category``, ``missing_rate``
+            and ``extra_column``.
+    """
+    rows, seed = int(new_rows["rows"]), int(new_rows["seed"])
+    frame = make_table(columns, target, rows, spec, seed).drop(columns=[target])
+    rng = np.random.default_rng(seed)
+    for name in columns.get("categorical", []):
+        frame.loc[rng.random(rows) < float(new_rows["unseen_rate"]), name] = new_rows[
+            "unseen_category"
+        ]
+    missing_rate = float(new_rows["missing_rate"])
+    for name in columns.get("numerical", []):
+        frame.loc[rng.random(rows) < missing_rate, name] = np.nan
+    for name in columns.get("text", []):
+        emptied = np.flatnonzero(rng.random(rows) < missing_rate)
+        frame.loc[emptied[::2], name] = None
+        frame.loc[emptied[1::2], name] = ""
+    extra = str(new_rows["extra_column"])
+    frame[extra] = [f"{extra} {index}" for index in range(rows)]
+    return frame[frame.columns[::-1]]

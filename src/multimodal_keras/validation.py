@@ -165,10 +165,9 @@ def drop_invalid_rows(
         if reasons.empty:
             continue
         if options.get("invalid_rows", "error") != DROP:
-            shown = "; ".join(f"row {row}: {why}" for row, why in reasons.head(5).items())
             raise MultimodalKerasError(
-                f"{len(reasons)} row(s) have {name} values that cannot be used ({shown}); "
-                f"fix them, or set {name}.invalid_rows to 'drop' to leave such rows out."
+                f"{_unusable(name, reasons)}; fix them, or set {name}.invalid_rows to 'drop' "
+                "to leave such rows out."
             )
         logger.warning(
             "Dropped %d of %d rows with unusable %s values (first: row %s, %s).",
@@ -180,6 +179,46 @@ def drop_invalid_rows(
         )
         table = table.loc[~table[ROW_ID].isin(reasons.index)].reset_index(drop=True)
     return table
+
+
+def _unusable(modality: str, reasons: pd.Series) -> str:
+    """How many rows a modality cannot use, and why for the first few, by row id."""
+    shown = "; ".join(f"row {row}: {why}" for row, why in reasons.head(5).items())
+    return f"{len(reasons)} row(s) have {modality} values that cannot be used ({shown})"
+
+
+def check_usable_rows(
+    table: pd.DataFrame, modality_params: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Raise, naming the rows, when a modality cannot use some of the rows to be scored."""
+    for name, options in modality_params.items():
+        if not configured_columns(options):
+            continue
+        reasons = MODALITIES[name].invalid_rows(table, options)
+        if not reasons.empty:
+            raise MultimodalKerasError(
+                f"{_unusable(name, reasons)}; fix or remove these rows to score the others."
+            )
+
+
+def validate_new_rows(
+    new_rows: pd.DataFrame,
+    id_column: str | None,
+    modality_params: Mapping[str, Mapping[str, Any]],
+) -> pd.DataFrame:
+    """Rows to score: ``row_id``, then the feature columns, types as in training.
+
+    The target is not needed and other columns are left out; every row must be usable,
+    so that each gets a prediction, whatever ``invalid_rows`` says for training.
+    """
+    features = feature_columns(modality_params)
+    extra = {"id column": [id_column]} if id_column else {}
+    check_columns(new_rows, {**features, **extra}, "table of rows to score")
+    check_not_empty(new_rows, "table of rows to score")
+    kept = [column for columns in (*features.values(), *extra.values()) for column in columns]
+    rows = with_row_ids(new_rows[list(dict.fromkeys(kept))], id_column)
+    check_usable_rows(rows, modality_params)
+    return normalise_types(rows, features)
 
 
 def validate(

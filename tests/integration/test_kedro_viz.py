@@ -36,6 +36,7 @@ STAGE_TAGS = {
     "training": "training",
     "evaluation": "evaluation",
     "inference": "inference",
+    "serving": "serving",
     "reporting": "reporting",
 }
 SCREENSHOT = PROJECT_ROOT / "data" / "08_reporting" / "kedro_viz_flowchart.png"

@@ -1,8 +1,9 @@
 """The interface every modality module implements, and helpers they share.
 
 A modality module turns some columns of the primary table into one model input:
-it fits a preprocessor on training rows, transforms any rows with it, and builds
-the Keras tower that reads the transformed array.
+it fits a preprocessor on training rows, transforms any rows with it, builds the
+Keras tower that reads the transformed array, and rebuilds its transform as Keras
+layers over raw column values for the exported serving model.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ class Modality(Protocol):
     ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
         """Return the named model input and the tower's output for it."""
 
+    def build_serving_input(
+        self, name: str, preprocessor: Any
+    ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
+        """Return one raw input per column and the model input computed from them in-graph.
+
+        The computation must give what ``transform`` then ``model_input`` give for the same
+        rows, from the same fitted preprocessor.
+        """
+
     def describe(self, preprocessor: Any) -> dict[str, Any]:
         """Summarise the fitted preprocessor for logs and reports."""
 
@@ -63,6 +73,11 @@ def encoded_frame(row_ids: pd.Series, values: np.ndarray, names: list[str]) -> p
 def feature_values(encoded: pd.DataFrame, dtype: type) -> np.ndarray:
     """The feature block of an encoded tabular frame, without its row id."""
     return encoded.drop(columns=[ROW_ID]).to_numpy(dtype=dtype)
+
+
+def raw_inputs(columns: list[str], dtype: str) -> dict[str, keras.KerasTensor]:
+    """One serving-model input per raw column, one value per row, named after the column."""
+    return {column: keras.Input(shape=(), dtype=dtype, name=column) for column in columns}
 
 
 def dense_block(

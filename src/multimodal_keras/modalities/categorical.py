@@ -2,7 +2,11 @@
 
 Categories rarer than ``min_frequency`` in the training rows share one slot; a
 category never seen in training maps to an all-zero one-hot row (one-hot) or to
-index 0 of the embedding table (embedding). Missing values are their own category.
+index 0 of the embedding table (embedding). Missing values and empty strings are
+one category of their own, the missing token.
+
+The serving model looks raw strings up in tables made by running ``transform`` on
+every training category and on one unseen value, so it encodes as the pipeline does.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from multimodal_keras.modalities.base import (
@@ -23,6 +28,7 @@ from multimodal_keras.modalities.base import (
     dense_block,
     encoded_frame,
     feature_values,
+    raw_inputs,
 )
 
 ONE_HOT = "one_hot"
@@ -45,8 +51,8 @@ class CategoricalPreprocessor:
 
 
 def as_strings(rows: pd.DataFrame, columns: list[str], missing_token: str) -> np.ndarray:
-    """The columns as an object array of strings, missing values as the missing token."""
-    frame = rows[columns].astype("string").fillna(missing_token)
+    """The columns as an object array of strings; missing values and "" as the missing token."""
+    frame = rows[columns].astype("string").replace("", pd.NA).fillna(missing_token)
     return frame.to_numpy(dtype=object)
 
 
@@ -71,7 +77,8 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
     min_frequency = options.get("min_frequency") or None
     if encoding == ONE_HOT:
         encoder = OneHotEncoder(
-            handle_unknown="infrequent_if_exist",
+            # Unseen categories encode as all zeros, not as the rare categories' shared column.
+            handle_unknown="ignore",
             min_frequency=min_frequency,
             sparse_output=False,
             dtype=np.float32,
@@ -128,6 +135,89 @@ def build_tower(
         return inputs, dense_block(flat, units, dropout, name)
     inputs = keras.Input(shape=(width,), name=name, dtype="float32")
     return inputs, dense_block(inputs, units, dropout, name)
+
+
+def _block_widths(preprocessor: CategoricalPreprocessor) -> list[int]:
+    """How many encoded columns each categorical column has."""
+    if preprocessor.encoding == EMBEDDING:
+        return [1] * len(preprocessor.columns)
+    return _codes_per_column(preprocessor.encoder)
+
+
+def lookup_tables(
+    preprocessor: CategoricalPreprocessor,
+) -> tuple[list[list[str]], list[np.ndarray]]:
+    """Per column, its training categories and the encoded block of each, from ``transform``.
+
+    Block row ``i`` encodes category ``i``; the last row encodes any unseen category.
+    """
+    vocabularies = [[str(value) for value in values] for values in preprocessor.encoder.categories_]
+    unseen = preprocessor.missing_token + "?"
+    while any(unseen in vocabulary for vocabulary in vocabularies):
+        unseen += "?"
+    rows = max(map(len, vocabularies)) + 1
+    probe = pd.DataFrame(
+        {
+            column: vocabulary + [unseen] * (rows - len(vocabulary))
+            for column, vocabulary in zip(preprocessor.columns, vocabularies, strict=True)
+        }
+    )
+    probe.insert(0, ROW_ID, np.arange(rows))
+    encoded = model_input(transform(preprocessor, probe))
+    edges = np.cumsum([0, *_block_widths(preprocessor)])
+    blocks = [
+        encoded[: len(vocabulary) + 1, start:end]
+        for vocabulary, start, end in zip(vocabularies, edges[:-1], edges[1:], strict=True)
+    ]
+    return vocabularies, blocks
+
+
+class CategoryLookup(keras.layers.Layer):
+    """Raw category strings to the encoded blocks the fitted encoder gives them, concatenated."""
+
+    def __init__(
+        self,
+        vocabularies: list[list[str]],
+        blocks: list[np.ndarray],
+        missing_token: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.missing_token = missing_token
+        self.blocks = [np.asarray(block) for block in blocks]
+        self.tables = [
+            tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(
+                    tf.constant(vocabulary, dtype=tf.string),
+                    tf.range(len(vocabulary), dtype=tf.int64),
+                ),
+                default_value=len(vocabulary),
+            )
+            for vocabulary in vocabularies
+        ]
+
+    def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
+        parts = []
+        for table, block, column in zip(self.tables, self.blocks, columns, strict=True):
+            values = tf.where(tf.equal(column, ""), self.missing_token, column)
+            parts.append(tf.gather(tf.constant(block), table.lookup(values)))
+        return tf.concat(parts, axis=1)
+
+    def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
+        width = sum(block.shape[1] for block in self.blocks)
+        return keras.KerasTensor((columns[0].shape[0], width), dtype=str(self.blocks[0].dtype))
+
+
+def build_serving_input(
+    name: str, preprocessor: CategoricalPreprocessor
+) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
+    """One string input per column, looked up in tables made by ``transform`` itself."""
+    inputs = raw_inputs(preprocessor.columns, "string")
+    vocabularies, blocks = lookup_tables(preprocessor)
+    lookup = CategoryLookup(
+        vocabularies, blocks, preprocessor.missing_token, name=f"{name}_serving_lookup"
+    )
+    return inputs, lookup(list(inputs.values()))
 
 
 def describe(preprocessor: CategoricalPreprocessor) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
 from multimodal_keras.errors import MultimodalKerasError
-from multimodal_keras.modalities.base import ROW_ID, configured_columns, dense_block
+from multimodal_keras.modalities.base import ROW_ID, configured_columns, dense_block, raw_inputs
 
 BYTES = "bytes"
 PATH = "path"
@@ -68,6 +68,8 @@ def decode_and_resize(
     """Decode one encoded image and resize it to (height, width, channels) uint8."""
     image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
     image = tf.image.resize(image, (height, width), method=interpolation, antialias=True)
+    # Nearest-neighbour resizing keeps uint8; every other method returns float32.
+    image = tf.cast(image, tf.float32)
     image = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
     image.set_shape((height, width, channels))
     return image
@@ -217,6 +219,46 @@ def build_tower(
     features = keras.layers.TimeDistributed(cnn, name=f"{name}_cnn_per_column")(inputs)
     flat = keras.layers.Flatten(name=f"{name}_flatten")(features)
     return inputs, dense_block(flat, list(tower["units"]), float(tower["dropout"]), name)
+
+
+class DecodeImages(keras.layers.Layer):
+    """Encoded image bytes of each column to uint8 pixels, with ``decode_and_resize``."""
+
+    def __init__(
+        self, height: int, width: int, channels: int, interpolation: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.height, self.width, self.channels = height, width, channels
+        self.interpolation = interpolation
+
+    def decode(self, encoded: tf.Tensor) -> tf.Tensor:
+        return decode_and_resize(
+            encoded, self.height, self.width, self.channels, self.interpolation
+        )
+
+    def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
+        pixels = tf.TensorSpec((self.height, self.width, self.channels), tf.uint8)
+        images = [tf.map_fn(self.decode, column, fn_output_signature=pixels) for column in columns]
+        return tf.stack(images, axis=1)
+
+    def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
+        shape = (columns[0].shape[0], len(columns), self.height, self.width, self.channels)
+        return keras.KerasTensor(shape, dtype="uint8")
+
+
+def build_serving_input(
+    name: str, preprocessor: ImagePreprocessor
+) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
+    """One input of encoded bytes (PNG, JPEG, GIF or BMP) per column, decoded in the graph."""
+    inputs = raw_inputs(preprocessor.columns, "string")
+    layer = DecodeImages(
+        preprocessor.height,
+        preprocessor.width,
+        preprocessor.channels,
+        preprocessor.interpolation,
+        name=f"{name}_serving_decode",
+    )
+    return inputs, layer(list(inputs.values()))
 
 
 def describe(preprocessor: ImagePreprocessor) -> dict[str, Any]:

@@ -1,7 +1,13 @@
-"""Numerical columns: impute missing values, then scale, with scikit-learn."""
+"""Numerical columns: impute missing values, then scale, with scikit-learn.
+
+The serving model repeats the fitted imputer and scaler in float64, step for step
+as scikit-learn computes them, and casts to float32 last, as ``transform`` does.
+"""
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler
@@ -20,7 +27,10 @@ from multimodal_keras.modalities.base import (
     dense_block,
     encoded_frame,
     feature_values,
+    raw_inputs,
 )
+
+logger = logging.getLogger(__name__)
 
 SCALERS = {
     "standard": StandardScaler,
@@ -44,9 +54,16 @@ class NumericalPreprocessor:
         return list(self.pipeline.get_feature_names_out())
 
 
+def blank_as_missing(values: pd.Series) -> pd.Series:
+    """Empty or blank strings in a numerical column mean a missing value."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    return values.mask(values.astype("string").str.strip().eq("").fillna(False).astype(bool))
+
+
 def as_float_frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The configured columns as float64, missing values as NaN."""
-    frame = rows[columns]
+    frame = rows[columns].apply(blank_as_missing)
     try:
         return frame.apply(pd.to_numeric).astype("float64")
     except (TypeError, ValueError) as error:
@@ -67,7 +84,19 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
         keep_empty_features=True,
     )
     pipeline = Pipeline([("impute", imputer), ("scale", SCALERS[options["scaling"]]())])
-    pipeline.fit(as_float_frame(train_rows, columns))
+    train = as_float_frame(train_rows, columns)
+    # Overflow is reported below as one clear error, not as numpy warnings.
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scaled = pipeline.fit_transform(train).astype(np.float32)
+    finite = np.isfinite(scaled[:, : len(columns)]).all(axis=0)
+    broken = [name for name, ok in zip(columns, finite, strict=True) if not ok]
+    if broken:
+        raise MultimodalKerasError(
+            f"Scaling numerical column(s) {broken} overflows (the largest magnitude is "
+            f"{np.nanmax(np.abs(train[broken].to_numpy())):.3g}); rescale them in the table, "
+            "for example with a logarithm, or set numerical.scaling to robust or none."
+        )
     return NumericalPreprocessor(columns=columns, pipeline=pipeline)
 
 
@@ -76,7 +105,15 @@ def transform(preprocessor: NumericalPreprocessor, rows: pd.DataFrame) -> pd.Dat
     if preprocessor.pipeline is None:
         return encoded_frame(rows[ROW_ID], np.zeros((len(rows), 0), dtype=np.float32), [])
     values = preprocessor.pipeline.transform(as_float_frame(rows, preprocessor.columns))
-    return encoded_frame(rows[ROW_ID], values.astype(np.float32), preprocessor.output_names)
+    limit = float(np.finfo(np.float32).max)
+    outside = np.abs(values) > limit
+    if outside.any():
+        logger.warning(
+            "%d scaled numerical value(s) exceed float32's range and are clipped to it.",
+            int(outside.sum()),
+        )
+    values = np.clip(values, -limit, limit).astype(np.float32)
+    return encoded_frame(rows[ROW_ID], values, preprocessor.output_names)
 
 
 def model_input(encoded: pd.DataFrame) -> np.ndarray:
@@ -90,6 +127,75 @@ def build_tower(
     """Dense layers over the scaled values."""
     inputs = keras.Input(shape=(len(preprocessor.output_names),), name=name, dtype="float32")
     return inputs, dense_block(inputs, list(tower["units"]), float(tower["dropout"]), name)
+
+
+def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:
+    """``(center, divisor, factor, shift)``: the scaler computes ``(x - c) / d * f + s``.
+
+    Each scaler uses either the first two or the last two; the others are 0 and 1, which
+    leave float64 values unchanged, so the serving graph repeats the scaler's arithmetic.
+    """
+    zeros, ones = np.zeros(width), np.ones(width)
+
+    def given(values: np.ndarray | None, default: np.ndarray) -> np.ndarray:
+        return default if values is None else np.asarray(values, dtype=np.float64)
+
+    if isinstance(scaler, StandardScaler):
+        return given(scaler.mean_, zeros), given(scaler.scale_, ones), ones, zeros
+    if isinstance(scaler, RobustScaler):
+        return given(scaler.center_, zeros), given(scaler.scale_, ones), ones, zeros
+    if isinstance(scaler, MinMaxScaler) and not scaler.clip:
+        return zeros, ones, given(scaler.scale_, ones), given(scaler.min_, zeros)
+    if isinstance(scaler, FunctionTransformer) and scaler.func is None:
+        return zeros, ones, ones, zeros
+    raise ValueError(f"the serving model cannot repeat the scaler {scaler!r}")
+
+
+class ImputeAndScale(keras.layers.Layer):
+    """Raw float64 values to the imputed, indicated and scaled float32 block of ``transform``."""
+
+    def __init__(
+        self,
+        fill_values: np.ndarray,
+        indicated: list[int],
+        steps: tuple[np.ndarray, ...],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(autocast=False, **kwargs)
+        self.fill_values = np.asarray(fill_values, dtype=np.float64)
+        self.indicated = list(indicated)
+        self.steps = tuple(np.asarray(step, dtype=np.float64) for step in steps)
+
+    def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
+        values = tf.stack([tf.cast(column, tf.float64) for column in columns], axis=1)
+        missing = tf.math.is_nan(values)
+        features = [tf.where(missing, tf.constant(self.fill_values), values)]
+        if self.indicated:
+            features.append(tf.cast(tf.gather(missing, self.indicated, axis=1), tf.float64))
+        center, divisor, factor, shift = (tf.constant(step) for step in self.steps)
+        scaled = (tf.concat(features, axis=1) - center) / divisor * factor + shift
+        return tf.cast(scaled, tf.float32)
+
+    def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
+        return keras.KerasTensor((columns[0].shape[0], len(self.steps[0])), dtype="float32")
+
+
+def build_serving_input(
+    name: str, preprocessor: NumericalPreprocessor
+) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
+    """One float64 input per column (NaN when missing), imputed and scaled as in training."""
+    inputs = raw_inputs(preprocessor.columns, "float64")
+    imputer = preprocessor.pipeline.named_steps["impute"]
+    width = len(preprocessor.columns)
+    # The values the imputer writes into missing cells, read off the imputer itself.
+    missing_row = pd.DataFrame(np.full((1, width), np.nan), columns=preprocessor.columns)
+    fill_values = imputer.transform(missing_row)[0, :width]
+    indicated = [] if imputer.indicator_ is None else imputer.indicator_.features_.tolist()
+    steps = scaling_steps(
+        preprocessor.pipeline.named_steps["scale"], len(preprocessor.output_names)
+    )
+    layer = ImputeAndScale(fill_values, indicated, steps, name=f"{name}_serving_scaling")
+    return inputs, layer(list(inputs.values()))
 
 
 def describe(preprocessor: NumericalPreprocessor) -> dict[str, Any]:
@@ -115,13 +221,11 @@ def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
     """Rows whose numerical cells hold something other than a number or a missing value."""
     reasons = pd.Series(dtype="string", index=pd.Index([], name=ROW_ID))
     for column in configured_columns(options):
-        values = rows[column]
-        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            continue
+        values = blank_as_missing(rows[column])
         numbers = pd.to_numeric(values, errors="coerce")
-        bad = numbers.isna() & values.notna()
+        bad = (numbers.isna() & values.notna()) | np.isinf(numbers)
         found = pd.Series(
-            [f"{column}={value!r} is not a number" for value in values[bad]],
+            [f"{column}={value!r} is not a finite number" for value in values[bad]],
             index=pd.Index(rows.loc[bad, ROW_ID], name=ROW_ID),
             dtype="string",
         )

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from multimodal_keras.modalities.base import accept_every_row, configured_columns, dense_block
+from multimodal_keras.modalities.base import (
+    accept_every_row,
+    configured_columns,
+    dense_block,
+    raw_inputs,
+)
 
 PADDING_ID = 0
 
@@ -121,6 +126,31 @@ def build_tower(
     pooled = keras.layers.TimeDistributed(pool, name=f"{name}_pool_per_column")(embedded)
     flat = keras.layers.Flatten(name=f"{name}_flatten")(pooled)
     return inputs, dense_block(flat, list(tower["units"]), float(tower["dropout"]), name)
+
+
+class TokenIds(keras.layers.Layer):
+    """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them."""
+
+    def __init__(self, vectorizer: keras.layers.TextVectorization, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vectorizer = vectorizer
+
+    def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
+        ids = [self.vectorizer(column) for column in columns]
+        return tf.cast(tf.stack(ids, axis=1), tf.int32)
+
+    def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
+        length = self.vectorizer.get_config()["output_sequence_length"]
+        return keras.KerasTensor((columns[0].shape[0], len(columns), length), dtype="int32")
+
+
+def build_serving_input(
+    name: str, preprocessor: TextPreprocessor
+) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
+    """One string input per column ("" when missing), tokenised by the same rebuilt layer."""
+    inputs = raw_inputs(preprocessor.columns, "string")
+    layer = TokenIds(preprocessor.vectorizer(), name=f"{name}_serving_tokens")
+    return inputs, layer(list(inputs.values()))
 
 
 def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:

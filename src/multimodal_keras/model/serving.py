@@ -1,0 +1,91 @@
+"""The serving model: raw column values in, predictions out, with no project code needed.
+
+Each active modality rebuilds its fitted preprocessing as Keras layers over raw
+columns (``build_serving_input``); the trained numeric model reads what they give,
+and a last layer decodes its outputs as ``TargetEncoder.decode`` and
+``TargetEncoder.probabilities`` do. The Keras model is exported as a TensorFlow
+SavedModel by ``datasets.ServingModelDataset``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.model.train import input_names
+from multimodal_keras.targets import BINARY, REGRESSION, TargetEncoder
+
+PREDICTION = "prediction"
+PROBABILITIES = "probabilities"
+
+
+class DecodePredictions(keras.layers.Layer):
+    """Model outputs to the predicted label (a string) and class probabilities, or a value.
+
+    The arithmetic is ``TargetEncoder``'s, in float32 as numpy does it on the model's outputs.
+    """
+
+    def __init__(
+        self, task: str, classes: list[str], mean: float, scale: float, **kwargs: Any
+    ) -> None:
+        super().__init__(autocast=False, **kwargs)
+        self.task, self.classes = task, list(classes)
+        self.mean, self.scale = mean, scale
+
+    def call(self, scores: tf.Tensor) -> dict[str, tf.Tensor]:
+        if self.task == REGRESSION:
+            value = scores[:, 0] * np.float32(self.scale) + np.float32(self.mean)
+            return {PREDICTION: value}
+        if self.task == BINARY:
+            positive = scores[:, 0]
+            probabilities = tf.stack([1.0 - positive, positive], axis=1)
+            indices = tf.cast(positive >= 0.5, tf.int32)
+        else:
+            probabilities = scores
+            indices = tf.argmax(scores, axis=1, output_type=tf.int32)
+        labels = tf.gather(tf.constant(self.classes, dtype=tf.string), indices)
+        return {PREDICTION: labels, PROBABILITIES: probabilities}
+
+    def compute_output_spec(self, scores: keras.KerasTensor) -> dict[str, keras.KerasTensor]:
+        rows = scores.shape[0]
+        if self.task == REGRESSION:
+            return {PREDICTION: keras.KerasTensor((rows,), dtype="float32")}
+        return {
+            PREDICTION: keras.KerasTensor((rows,), dtype="string"),
+            PROBABILITIES: keras.KerasTensor((rows, len(self.classes)), dtype="float32"),
+        }
+
+
+def decode_layer(target_encoder: TargetEncoder) -> DecodePredictions:
+    """The output decoding of a fitted target encoding, labels as strings."""
+    return DecodePredictions(
+        target_encoder.task,
+        [str(label) for label in target_encoder.classes],
+        float(target_encoder.mean),
+        float(target_encoder.scale),
+        name="decode_predictions",
+    )
+
+
+def build_serving_model(
+    trained_model: keras.Model,
+    target_encoder: TargetEncoder,
+    preprocessors: Mapping[str, Any],
+) -> keras.Model:
+    """One named raw input per feature column, the fitted preprocessing, the trained model.
+
+    Outputs ``prediction`` (the label as a string, or the value) and, for classification,
+    ``probabilities`` (one column per class, in ``target_encoder.classes`` order).
+    """
+    raw, model_inputs = {}, {}
+    for name in input_names(trained_model):
+        columns, model_input = MODALITIES[name].build_serving_input(name, preprocessors[name])
+        raw.update(columns)
+        model_inputs[name] = model_input
+    outputs = decode_layer(target_encoder)(trained_model(model_inputs))
+    return keras.Model(inputs=raw, outputs=outputs, name="serving_model")

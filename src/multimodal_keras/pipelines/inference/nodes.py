@@ -1,0 +1,75 @@
+"""Nodes that check new rows and predict them; encoding reuses the features pipeline's node."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import pandas as pd
+
+from multimodal_keras.modalities.base import ROW_ID
+from multimodal_keras.model.evaluate import prediction_table
+from multimodal_keras.model.inputs import check_aligned, model_inputs
+from multimodal_keras.model.train import input_names
+from multimodal_keras.targets import TargetEncoder
+from multimodal_keras.validation import validate_new_rows
+
+logger = logging.getLogger(__name__)
+
+
+def validate_inference_table(
+    inference_table: pd.DataFrame, table: Mapping[str, Any], **modalities: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Check the rows to score against the configured feature columns and add ``row_id``.
+
+    Args:
+        inference_table: The new rows, as the catalog loads them; no target needed.
+        table: ``params:table``: only its id column is used.
+        **modalities: ``params:<modality>`` for each modality, with its configured columns.
+
+    Returns:
+        ``inference_rows``: ``row_id``, then the feature columns, in the table's row order.
+    """
+    rows = validate_new_rows(inference_table, table.get("id_column"), modalities)
+    dropped = sorted(set(map(str, inference_table.columns)) - set(map(str, rows.columns)))
+    logger.info(
+        "Validated %d rows to score; left out columns the model does not read: %s.",
+        len(rows),
+        dropped or "none",
+    )
+    return rows
+
+
+def predict(
+    trained_model: keras.Model,
+    target_encoder: TargetEncoder,
+    inference_rows: pd.DataFrame,
+    inference: Mapping[str, Any],
+    **features: Any,
+) -> pd.DataFrame:
+    """Predict every row to score.
+
+    Args:
+        trained_model: The model from ``train_model``.
+        target_encoder: The fitted target encoding, to decode the outputs.
+        inference_rows: The validated rows, for their row ids.
+        inference: ``params:inference``: the prediction batch size.
+        **features: ``<modality>.inference_features`` for each modality.
+
+    Returns:
+        ``predictions``: row id, predicted label or value, and one probability per class.
+    """
+    check_aligned(features, inference_rows[ROW_ID])
+    inputs = model_inputs(input_names(trained_model), features)
+    outputs = trained_model.predict(inputs, batch_size=int(inference["batch_size"]), verbose=0)
+    predictions = prediction_table(target_encoder, inference_rows[ROW_ID].to_numpy(), outputs)
+    logger.info(
+        "Predicted %d rows: %s.",
+        len(predictions),
+        predictions["prediction"].value_counts().head(10).to_dict()
+        if target_encoder.is_classification
+        else predictions["prediction"].describe().round(4).to_dict(),
+    )
+    return predictions

@@ -1,0 +1,25 @@
+"""Wiring of the serving export, run at the end of training."""
+
+from kedro.pipeline import Pipeline, node
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines.serving.nodes import export_serving_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """export_serving_model, from the trained model and the fitted preprocessors."""
+    return Pipeline(
+        [
+            node(
+                export_serving_model,
+                inputs={
+                    "trained_model": "trained_model",
+                    "target_encoder": "target_encoder",
+                    **{name: f"{name}.preprocessor" for name in MODALITIES},
+                },
+                outputs="serving_model",
+                name="export_serving_model",
+            )
+        ],
+        tags="serving",
+    )

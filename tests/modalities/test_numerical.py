@@ -1,0 +1,103 @@
+"""Numerical columns: imputation and scaling with statistics of the fitted rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import numerical
+
+
+def options(**overrides):
+    return {
+        "columns": ["price"],
+        "imputation": "median",
+        "add_missing_indicator": True,
+        "scaling": "standard",
+    } | overrides
+
+
+def rows(prices: list) -> pd.DataFrame:
+    return pd.DataFrame({"row_id": np.arange(len(prices)), "price": prices})
+
+
+def test_standard_scaler_uses_the_fitted_rows_mean_and_deviation():
+    train = rows([1.0, 2.0, 3.0, 10.0])
+    preprocessor = numerical.fit(train, options(add_missing_indicator=False))
+
+    summary = numerical.describe(preprocessor)
+
+    assert summary["mean"] == pytest.approx([4.0])
+    assert summary["scale"] == pytest.approx([np.std([1.0, 2.0, 3.0, 10.0])])
+    encoded = numerical.transform(preprocessor, train)
+    assert numerical.model_input(encoded)[:, 0].mean() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_missing_indicator_is_added_only_for_columns_with_missing_training_values():
+    train = pd.DataFrame(
+        {"row_id": range(3), "price": [1.0, None, 3.0], "rating": [4.0, 5.0, 3.0]}
+    )
+    preprocessor = numerical.fit(train, options(columns=["price", "rating"]))
+
+    assert preprocessor.output_names == ["price", "rating", "missingindicator_price"]
+
+
+def test_missing_values_are_imputed_with_the_median_and_flagged():
+    train = rows([1.0, np.nan, 3.0, 100.0])
+    preprocessor = numerical.fit(train, options(scaling="none"))
+
+    assert numerical.describe(preprocessor)["imputation_values"] == {"price": 3.0}
+    assert preprocessor.output_names == ["price", "missingindicator_price"]
+    encoded = numerical.transform(preprocessor, rows([np.nan, 5.0]))
+    assert numerical.model_input(encoded).tolist() == [[3.0, 1.0], [5.0, 0.0]]
+
+
+def test_missing_values_give_finite_features_after_scaling():
+    train = rows([1.0, None, 3.0, 4.0])
+    preprocessor = numerical.fit(train, options())
+
+    values = numerical.model_input(numerical.transform(preprocessor, rows([None, None, 2.0])))
+
+    assert np.isfinite(values).all()
+    assert values.dtype == np.float32
+
+
+def test_pandas_missing_values_in_nullable_columns_are_imputed():
+    train = pd.DataFrame(
+        {"row_id": range(4), "price": pd.array([1, None, 3, 5], dtype="Int64")}
+    )
+    preprocessor = numerical.fit(train, options(scaling="none", add_missing_indicator=False))
+
+    values = numerical.model_input(numerical.transform(preprocessor, train))
+
+    assert values[:, 0].tolist() == [1.0, 3.0, 3.0, 5.0]
+
+
+@pytest.mark.parametrize("scaling", ["standard", "minmax", "robust", "none"])
+def test_every_scaling_keeps_one_row_per_input_row_in_order(scaling):
+    train = rows([5.0, 1.0, 3.0])
+    preprocessor = numerical.fit(train, options(scaling=scaling))
+
+    encoded = numerical.transform(preprocessor, train.iloc[::-1])
+
+    assert encoded["row_id"].tolist() == [2, 1, 0]
+    # No training value is missing, so no missing-indicator column is added.
+    assert numerical.model_input(encoded).shape == (3, 1)
+
+
+def test_text_in_a_numerical_column_is_refused_with_a_user_error():
+    train = pd.DataFrame({"row_id": range(2), "price": ["12.5", "twelve"]})
+
+    with pytest.raises(MultimodalKerasError, match="not numbers"):
+        numerical.fit(train, options())
+
+
+def test_no_configured_columns_encodes_to_no_features():
+    preprocessor = numerical.fit(rows([1.0, 2.0]), options(columns=[]))
+
+    encoded = numerical.transform(preprocessor, rows([1.0, 2.0, 3.0]))
+
+    assert list(encoded.columns) == ["row_id"]
+    assert len(encoded) == 3

@@ -1,0 +1,118 @@
+"""Text columns: a vocabulary from the fitted rows, token ids from TextVectorization."""
+
+from __future__ import annotations
+
+import pickle
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from multimodal_keras.modalities import text
+
+OOV_ID = 1
+
+
+def options(**overrides):
+    return {
+        "columns": ["description"],
+        "max_tokens": 100,
+        "sequence_length": 6,
+        "standardize": "lower_and_strip_punctuation",
+        "split": "whitespace",
+        "ngrams": None,
+        "batch_size": 2,
+    } | overrides
+
+
+def rows(**columns: list) -> pd.DataFrame:
+    length = len(next(iter(columns.values())))
+    return pd.DataFrame({"row_id": np.arange(length), **columns})
+
+
+TRAIN = rows(
+    description=["Lovely red bike.", "Red bike, barely used!", "A lovely lamp", "Bike lamp"]
+)
+
+
+def test_word_seen_only_outside_the_fitted_rows_is_out_of_vocabulary():
+    preprocessor = text.fit(TRAIN, options())
+
+    ids = text.transform(preprocessor, rows(description=["unicycle bike"]))
+
+    assert "unicycle" not in preprocessor.vocabulary
+    assert ids[0, 0, 0] == OOV_ID
+    assert ids[0, 0, 1] == preprocessor.vocabulary.index("bike")
+
+
+def test_vocabulary_starts_with_padding_and_out_of_vocabulary_tokens():
+    preprocessor = text.fit(TRAIN, options())
+
+    assert preprocessor.vocabulary[:2] == ["", "[UNK]"]
+    assert preprocessor.vocabulary[2] == "bike"
+
+
+def test_layer_rebuilt_from_the_pickled_vocabulary_gives_the_adapted_layers_ids():
+    settings = options()
+    preprocessor = pickle.loads(pickle.dumps(text.fit(TRAIN, settings)))
+    adapted = keras.layers.TextVectorization(
+        max_tokens=settings["max_tokens"],
+        standardize=settings["standardize"],
+        split=settings["split"],
+        output_mode="int",
+        output_sequence_length=settings["sequence_length"],
+    )
+    adapted.adapt(TRAIN["description"].to_numpy(dtype=str))
+    probe = ["Lovely, lovely BIKE", "a lamp used barely by nobody", "", "red " * 7]
+
+    expected = adapted(tf.constant(probe)).numpy()
+
+    assert text.transform(preprocessor, rows(description=probe))[:, 0].tolist() == (
+        expected.tolist()
+    )
+    assert preprocessor.vectorizer()(tf.constant(probe)).numpy().tolist() == expected.tolist()
+
+
+def test_ids_have_shape_rows_by_columns_by_sequence_length_and_pad_with_zero():
+    train = rows(title=["red bike", "lamp"], description=["lovely", "barely used"])
+    preprocessor = text.fit(train, options(columns=["title", "description"]))
+
+    ids = text.transform(preprocessor, rows(title=["red", "lamp lamp"], description=["a", None]))
+
+    assert ids.shape == (2, 2, 6)
+    assert ids.dtype == np.int32
+    assert ids[0, 0].tolist() == [preprocessor.vocabulary.index("red"), 0, 0, 0, 0, 0]
+    assert ids[1, 1].tolist() == [0] * 6
+
+
+def test_text_columns_share_one_vocabulary_learnt_from_all_of_them():
+    train = rows(title=["alpha"], description=["beta"])
+    preprocessor = text.fit(train, options(columns=["title", "description"]))
+
+    assert {"alpha", "beta"} <= set(preprocessor.vocabulary)
+
+
+def test_missing_text_is_all_padding():
+    preprocessor = text.fit(TRAIN, options())
+
+    ids = text.transform(preprocessor, rows(description=[None, pd.NA, "bike"]))
+
+    assert ids[0].tolist() == [[0] * 6]
+    assert ids[1].tolist() == [[0] * 6]
+    assert ids[2, 0, 0] != 0
+
+
+def test_rows_beyond_one_batch_are_all_encoded_in_order():
+    preprocessor = text.fit(TRAIN, options(batch_size=2))
+    words = ["bike", "lamp", "red", "lovely", "used"]
+
+    ids = text.transform(preprocessor, rows(description=words))
+
+    assert ids[:, 0, 0].tolist() == [preprocessor.vocabulary.index(word) for word in words]
+
+
+def test_vocabulary_is_capped_at_max_tokens():
+    preprocessor = text.fit(TRAIN, options(max_tokens=4))
+
+    assert len(preprocessor.vocabulary) == 4

@@ -1,0 +1,127 @@
+"""Model assembly: one named input per active modality, fused, then the task's head."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.model.build import assemble_model
+from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
+from multimodal_keras.validation import with_row_ids
+
+SUBSETS = [
+    subset
+    for size in range(1, len(MODALITIES) + 1)
+    for subset in itertools.combinations(MODALITIES, size)
+]
+TARGETS = {
+    BINARY: pd.Series([0, 1, 1, 0], name="sold"),
+    MULTICLASS: pd.Series(["low", "mid", "high", "mid"], name="sold"),
+    REGRESSION: pd.Series([1.0, 2.5, 4.0, 0.5], name="sold"),
+}
+HEADS = {BINARY: (1, "sigmoid"), MULTICLASS: (3, "softmax"), REGRESSION: (1, "linear")}
+ROWS = 10
+
+
+def fit_all(params: dict[str, Any], table: pd.DataFrame) -> dict[str, Any]:
+    return {name: MODALITIES[name].fit(table, params[name]) for name in MODALITIES}
+
+
+def model_arrays(preprocessors: dict[str, Any], table: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {
+        name: MODALITIES[name].model_input(MODALITIES[name].transform(preprocessor, table))
+        for name, preprocessor in preprocessors.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted(shared_small_parameters, make_tiny_table):
+    """Preprocessors fitted on a tiny table, the arrays they give, and their switched-off twins."""
+    table = with_row_ids(make_tiny_table(rows=ROWS, seed=4), None)
+    active = fit_all(shared_small_parameters, table)
+    switched_off = copy.deepcopy(shared_small_parameters)
+    for name in MODALITIES:
+        switched_off[name]["columns"] = []
+    return {
+        "active": active,
+        "inactive": fit_all(switched_off, table),
+        "arrays": model_arrays(active, table),
+        "model": shared_small_parameters["model"],
+    }
+
+
+@pytest.mark.parametrize("task", list(TARGETS))
+@pytest.mark.parametrize("subset", SUBSETS, ids=["+".join(subset) for subset in SUBSETS])
+def test_model_has_one_input_per_active_modality_and_the_tasks_head(fitted, subset, task):
+    preprocessors = {
+        name: fitted["active" if name in subset else "inactive"][name] for name in MODALITIES
+    }
+    target = fit_target_encoder(TARGETS[task], task)
+
+    model = assemble_model(preprocessors, target, fitted["model"])
+
+    assert sorted(tensor.name for tensor in model.inputs) == sorted(subset)
+    head = model.get_layer("prediction")
+    units, activation = HEADS[task]
+    assert head.units == units
+    assert head.activation.__name__ == activation
+    outputs = model.predict({name: fitted["arrays"][name] for name in subset}, verbose=0)
+    assert outputs.shape == (ROWS, units)
+    assert np.isfinite(outputs).all()
+    if task == MULTICLASS:
+        np.testing.assert_allclose(outputs.sum(axis=1), 1.0, rtol=1e-5)
+    if task == BINARY:
+        assert ((outputs >= 0) & (outputs <= 1)).all()
+
+
+def test_input_shapes_and_dtypes_follow_the_transformed_arrays(fitted):
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+
+    model = assemble_model(fitted["active"], target, fitted["model"])
+
+    for tensor in model.inputs:
+        array = fitted["arrays"][tensor.name]
+        assert tuple(tensor.shape[1:]) == array.shape[1:], tensor.name
+        assert tensor.dtype == array.dtype.name, tensor.name
+
+
+def test_modality_without_columns_adds_no_input_nor_layers(fitted):
+    preprocessors = dict(fitted["active"], text=fitted["inactive"]["text"])
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+
+    model = assemble_model(preprocessors, target, fitted["model"])
+
+    assert "text" not in [tensor.name for tensor in model.inputs]
+    assert not [layer.name for layer in model.layers if layer.name.startswith("text")]
+
+
+def test_no_modality_with_columns_is_refused(fitted):
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+
+    with pytest.raises(ValueError, match="no modality has configured columns"):
+        assemble_model(fitted["inactive"], target, fitted["model"])
+
+
+def test_embedding_categorical_and_convolutional_text_towers_predict(
+    small_parameters, make_tiny_table
+):
+    small_parameters["categorical"]["encoding"] = "embedding"
+    small_parameters["model"]["towers"]["text"]["encoder"] = "conv"
+    table = with_row_ids(make_tiny_table(rows=ROWS, seed=5), None)
+    preprocessors = fit_all(small_parameters, table)
+    target = fit_target_encoder(TARGETS[MULTICLASS], MULTICLASS)
+
+    model = assemble_model(preprocessors, target, small_parameters["model"])
+
+    assert model.get_layer("categorical_embedding").input_dim == (
+        preprocessors["categorical"].table_size
+    )
+    assert model.get_layer("text_conv_per_column") is not None
+    outputs = model.predict(model_arrays(preprocessors, table), verbose=0)
+    assert outputs.shape == (ROWS, 3)

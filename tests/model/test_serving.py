@@ -1,0 +1,38 @@
+"""The serving model's last layer decodes outputs exactly as the target encoding does."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from multimodal_keras.model.serving import PREDICTION, PROBABILITIES, decode_layer
+from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
+
+TARGETS = {
+    BINARY: pd.Series([0, 1, 1, 0], name="sold"),
+    MULTICLASS: pd.Series(["cheap", "fair", "dear", "fair"], name="band"),
+    REGRESSION: pd.Series([12.5, 1e4, -3.0, 77.7], name="price"),
+}
+
+
+@pytest.mark.parametrize("task", sorted(TARGETS))
+def test_decoded_predictions_equal_the_target_encodings(task):
+    encoder = fit_target_encoder(TARGETS[task], task)
+    rng = np.random.default_rng(0)
+    scores = rng.random((50, encoder.output_units)).astype(np.float32)
+    if task == MULTICLASS:
+        scores /= scores.sum(axis=1, keepdims=True)
+    scores[0] = 0.5
+    decoded = {
+        name: keras.ops.convert_to_numpy(value)
+        for name, value in decode_layer(encoder)(scores).items()
+    }
+    expected = encoder.decode(scores)
+    if encoder.is_classification:
+        assert [label.decode() for label in decoded[PREDICTION]] == [str(x) for x in expected]
+        np.testing.assert_array_equal(decoded[PROBABILITIES], encoder.probabilities(scores))
+    else:
+        assert PROBABILITIES not in decoded
+        np.testing.assert_array_equal(decoded[PREDICTION], expected)

@@ -1,0 +1,189 @@
+"""`kedro run` in a copy of the project writes every artifact, and one node reruns from disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from multimodal_keras.modalities import MODALITIES
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_TABLE = Path("data/01_raw/demo_table.parquet")
+# The first rows of the committed demo table and two epochs keep the run to seconds.
+ROWS = 300
+EPOCHS = 2
+
+
+def kedro(project: Path, *arguments: str) -> subprocess.CompletedProcess:
+    environment = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        # This checkout's package, not whichever one is installed.
+        "PYTHONPATH": os.pathsep.join([str(project / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", *arguments],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def versions(artifact: Path) -> list[Path]:
+    """A versioned artifact's saved files, oldest first."""
+    return sorted(artifact.glob(f"*/{artifact.name}"))
+
+
+def latest(artifact: Path) -> Path:
+    """The newest saved version of a versioned artifact."""
+    return versions(artifact)[-1]
+
+
+def assert_succeeded(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, (
+        f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def project_copy(tmp_path_factory) -> Path:
+    """The project's conf, src and pyproject.toml, with the demo table's first rows."""
+    project = tmp_path_factory.mktemp("project")
+    # conf/base only: a developer's conf/local must not change what is checked.
+    shutil.copytree(PROJECT_ROOT / "conf" / "base", project / "conf" / "base")
+    (project / "conf" / "local").mkdir()
+    shutil.copytree(
+        PROJECT_ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    (project / DEMO_TABLE.parent).mkdir(parents=True)
+    pd.read_parquet(PROJECT_ROOT / DEMO_TABLE).head(ROWS).to_parquet(project / DEMO_TABLE)
+    return project
+
+
+@pytest.fixture(scope="module")
+def kedro_run(project_copy: Path) -> Path:
+    result = kedro(project_copy, "run", "--params", f"training.epochs={EPOCHS}")
+    assert_succeeded(result)
+    return project_copy / "data"
+
+
+def test_kedro_run_saves_the_model_and_fitted_preprocessors(kedro_run, project_parameters):
+    models = kedro_run / "06_models"
+
+    model = keras.models.load_model(latest(models / "trained_model.keras"))
+    assert sorted(tensor.name for tensor in model.inputs) == sorted(MODALITIES)
+    assert (models / "untrained_model.keras").is_file()
+    for modality in MODALITIES:
+        with latest(models / f"{modality}_preprocessor.pkl").open("rb") as stream:
+            preprocessor = pickle.load(stream)
+        assert preprocessor.columns == project_parameters[modality]["columns"], modality
+    with latest(models / "target_encoder.pkl").open("rb") as stream:
+        assert pickle.load(stream).classes == [0, 1]
+
+
+def test_kedro_run_saves_aligned_parquet_frames_and_npy_tensors(kedro_run):
+    primary = pd.read_parquet(kedro_run / "03_primary" / "primary_table.parquet")
+    assignments = pd.read_parquet(kedro_run / "03_primary" / "split_assignments.parquet")
+    row_ids = primary["row_id"].tolist()
+
+    assert len(primary) == ROWS
+    assert assignments["row_id"].tolist() == row_ids
+    for frame in (
+        "04_feature/categorical_features.parquet",
+        "04_feature/numerical_features.parquet",
+        "05_model_input/encoded_target.parquet",
+    ):
+        assert pd.read_parquet(kedro_run / frame)["row_id"].tolist() == row_ids, frame
+    token_ids = np.load(kedro_run / "04_feature" / "text_token_ids.npy")
+    pixels = np.load(kedro_run / "04_feature" / "image_tensors.npy")
+    assert token_ids.shape == (ROWS, 1, 32)
+    assert token_ids.dtype == np.int32
+    assert pixels.shape == (ROWS, 1, 32, 32, 3)
+    assert pixels.dtype == np.uint8
+
+
+def test_kedro_run_reports_metrics_history_and_figures(kedro_run):
+    reporting = kedro_run / "08_reporting"
+
+    metrics = json.loads(latest(reporting / "metrics.json").read_text())
+    history = json.loads(latest(reporting / "training_history.json").read_text())
+
+    assert metrics["task"] == "binary"
+    assert 0.0 <= metrics["model"]["roc_auc"] <= 1.0
+    assert len(history["loss"]) == EPOCHS
+    figures = [
+        latest(reporting / "learning_curves.png"),
+        *sorted(latest(reporting / "evaluation_figures").glob("*.png")),
+    ]
+    assert {figure.name for figure in figures} == {
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "roc_curve.png",
+    }
+    for figure in figures:
+        assert figure.read_bytes().startswith(b"\x89PNG"), figure
+    predictions = pd.read_parquet(
+        latest(kedro_run / "07_model_output" / "test_predictions.parquet")
+    )
+    assert len(predictions) == metrics["test_rows"]
+
+
+def test_retraining_keeps_the_earlier_model_which_reevaluates_with_load_versions(
+    kedro_run, project_copy
+):
+    models, reporting = kedro_run / "06_models", kedro_run / "08_reporting"
+    (first_model,) = versions(models / "trained_model.keras")
+    (first_metrics,) = versions(reporting / "metrics.json")
+
+    retrained = kedro(project_copy, "run", "--nodes", "train_model", "--params", "seed=1")
+    assert_succeeded(retrained)
+    assert versions(models / "trained_model.keras")[0] == first_model
+    assert len(versions(models / "trained_model.keras")) == 2
+
+    first_version = first_model.parent.name
+    reevaluated = kedro(
+        project_copy,
+        "run",
+        "--nodes",
+        "evaluate_model",
+        "--load-versions",
+        f"trained_model:{first_version}",
+    )
+    assert_succeeded(reevaluated)
+    saved = versions(reporting / "metrics.json")
+    assert saved[0] == first_metrics
+    assert len(saved) == 2
+    before, after = (json.loads(path.read_text()) for path in saved)
+    assert after["test_rows"] == before["test_rows"]
+    assert after["model"]["roc_auc"] == pytest.approx(before["model"]["roc_auc"], abs=1e-6)
+
+
+def test_a_bad_table_stops_with_one_message_and_no_traceback(kedro_run, project_copy):
+    (model_before,) = versions(kedro_run / "06_models" / "trained_model.keras")[:1]
+
+    result = kedro(project_copy, "run", "--params", "table.target=price_in_euros")
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert (
+        "Error: The run stopped: The raw table lacks the configured column(s) 'price_in_euros' "
+        "(target)" in output
+    )
+    assert "Traceback" not in output
+    assert "╭" not in output  # rich's traceback frame
+    keras.models.load_model(model_before)
