@@ -157,13 +157,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(build: Path) -> Iterator[str]:
+def served(request: pytest.FixtureRequest) -> Iterator[str]:
     """The build served by Python's http.server on localhost; yields its address."""
     if chromium() is None:
         pytest.skip(
-            "Chromium is not installed: .ci/run installs Debian's chromium package with "
-            "apt-get, which needs root and the Debian mirrors; neither was available here."
+            "Chromium is not installed (.ci/run installs Debian's chromium package with "
+            "apt-get, which needs root and a reachable Debian mirror)."
         )
+    build: Path = request.getfixturevalue("build")
     for name, settings in SETTINGS_PAGES.items():
         (build / name).write_text(settings_page(settings))
     port = free_port()
