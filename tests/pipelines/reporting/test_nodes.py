@@ -148,7 +148,7 @@ def test_rows_are_counted_per_split_and_class(classification_report):
         "train": ["6", "3", "3"],
         "val": ["2", "1", "1"],
         "test": ["4", "2", "2"],
-        "all": ["12", "—", "—"],
+        "all": ["12", "6", "6"],
     }
 
 

@@ -39,16 +39,16 @@ def split_section(
     header = ["split", "rows"]
     if target.is_classification:
         header += [f"{target.column} = {label}" for label in target.classes]
-    rows = []
     values = encoded_target["target"].to_numpy()
-    for name in SPLITS:
-        positions = split_positions(split_assignments, name)
+    groups = [(name, split_positions(split_assignments, name)) for name in SPLITS]
+    groups.append(("all", np.arange(len(split_assignments))))
+    rows = []
+    for name, positions in groups:
         row: list[Any] = [name, len(positions)]
         if target.is_classification:
             counts = np.bincount(values[positions].astype(int), minlength=len(target.classes))
             row += counts.tolist()
         rows.append(row)
-    rows.append(["all", len(split_assignments), *([None] * (len(header) - 2))])
     return report.table(header, rows)
 
 
