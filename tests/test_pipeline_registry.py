@@ -39,6 +39,8 @@ def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any])
     for name in pipeline.datasets():
         if name.startswith("params:"):
             catalog[name] = MemoryDataset(params[name.removeprefix("params:")])
+        elif name == "parameters":
+            catalog[name] = MemoryDataset(params)
         else:
             # Models are passed on as they are, the way a deep copy could not.
             catalog[name] = KeptMemoryDataset(copy_mode="assign" if name in MODELS else None)
@@ -46,18 +48,35 @@ def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any])
     return catalog
 
 
-def test_default_pipeline_trains_evaluates_and_exports_but_does_not_score_new_rows():
+def test_default_pipeline_trains_evaluates_exports_and_reports_but_does_not_score_new_rows():
     pipelines = register_pipelines()
 
-    parts = ["data_processing", "features", "training", "baseline", "evaluation", "serving"]
+    parts = [
+        "data_processing",
+        "features",
+        "training",
+        "baseline",
+        "evaluation",
+        "serving",
+        "reporting",
+    ]
 
     assert set(pipelines["__default__"].nodes) == {
         node for name in parts for node in pipelines[name].nodes
     }
-    assert pipelines["__default__"].inputs() == {"raw_table"} | {
+    assert pipelines["__default__"].inputs() == {"raw_table", "parameters"} | {
         f"params:{name}"
         for name in (
-            "table", "split", "seed", "model", "training", "evaluation", "baseline", *MODALITIES
+            "table",
+            "split",
+            "seed",
+            "model",
+            "training",
+            "evaluation",
+            "baseline",
+            "modality_importance",
+            "reporting",
+            *MODALITIES,
         )
     }
     assert not set(pipelines["__default__"].nodes) & set(pipelines["inference"].nodes)

@@ -10,6 +10,7 @@ from multimodal_keras.pipelines import (
     evaluation,
     features,
     inference,
+    reporting,
     serving,
     training,
 )
@@ -20,8 +21,8 @@ def register_pipelines() -> dict[str, Pipeline]:
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects. ``__default__`` trains,
-        evaluates the model beside the classical baseline, and exports the serving model;
-        ``inference`` scores new rows with what the default run saved.
+        evaluates the model beside the classical baseline, exports the serving model and
+        writes the run report; ``inference`` scores new rows with what the default run saved.
     """
     training_run = {
         "data_processing": data_processing.create_pipeline(),
@@ -30,6 +31,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "baseline": baseline.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
         "serving": serving.create_pipeline(),
+        "reporting": reporting.create_pipeline(),
     }
     return {
         **training_run,

@@ -2,8 +2,14 @@
 
 import warnings
 
+from multimodal_keras.hooks import NodeRecordHooks, RunRecordHooks
+
 # Modality artifacts are named <namespace>.<name> on purpose: that is Kedro's namespacing.
 warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
+
+# A line per node with its shapes, time and peak memory, saved to the run_timings dataset;
+# and, when the mlflow extra is installed, the run's metrics, figures, model and report.
+HOOKS = (NodeRecordHooks(timings_dataset="run_timings"), RunRecordHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -23,6 +23,7 @@ from seed_tables import COLUMNS, TABLES, TARGET  # noqa: E402
 from multimodal_keras.cli import cli  # noqa: E402
 from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
 from multimodal_keras.pipeline_registry import register_pipelines  # noqa: E402
+from tests.test_pipeline_registry import KeptMemoryDataset
 
 # A split that gives 5 rows 3 for training, 1 for validation and 1 for testing, with a seed
 # that puts both classes of every seed table among the training rows.
@@ -53,12 +54,13 @@ def run_in_memory(raw_table: pd.DataFrame, params: dict[str, Any]) -> DataCatalo
     """Run the default pipeline with every dataset in memory; returns the filled catalog."""
     pipeline = register_pipelines()["__default__"]
     datasets = {
-        name: MemoryDataset(copy_mode="assign")
+        name: KeptMemoryDataset(copy_mode="assign")
         for name in pipeline.datasets()
         if not name.startswith("params:")
     }
     datasets["raw_table"] = MemoryDataset(raw_table)
     datasets.update({f"params:{key}": MemoryDataset(value) for key, value in params.items()})
+    datasets["parameters"] = MemoryDataset(params)
     catalog = DataCatalog(datasets)
     SequentialRunner().run(pipeline, catalog)
     return catalog

@@ -71,3 +71,18 @@ def predicted_against_actual(actual: np.ndarray, predicted: np.ndarray) -> Figur
     figure.tight_layout()
     plt.close(figure)
     return figure
+
+
+def modality_importance(importance: Mapping) -> Figure:
+    """Mean drop of the test metric per permuted modality, with one standard deviation."""
+    names = list(importance["modalities"])
+    means = [importance["modalities"][name]["mean_drop"] for name in names]
+    spreads = [importance["modalities"][name]["std_drop"] for name in names]
+    figure, axis = plt.subplots(figsize=(1.2 * len(names) + 2.5, 3.5))
+    axis.bar(names, means, yerr=spreads, capsize=4, color="tab:blue")
+    axis.axhline(0.0, color="grey", linewidth=0.8)
+    axis.set_ylabel(f"drop in test {importance['metric']}")
+    axis.set_title(f"Modality importance: mean ± sd over {importance['repeats']} permutations")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure

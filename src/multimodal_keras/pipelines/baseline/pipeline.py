@@ -47,5 +47,5 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="evaluate_baseline",
             ),
         ],
-        tags="baseline",
+        tags=["evaluation", "baseline"],
     )

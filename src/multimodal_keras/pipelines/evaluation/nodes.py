@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import keras
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import figures
 from multimodal_keras.model.evaluate import prediction_table, score
+from multimodal_keras.model.importance import permutation_importance
 from multimodal_keras.model.inputs import check_aligned, model_inputs
 from multimodal_keras.model.train import input_names
 from multimodal_keras.splitting import TEST, split_positions
@@ -106,7 +110,87 @@ def collect_metrics(
     return metrics
 
 
+def _first_defined(preferred: str | list[str], values: Mapping[str, Any], rows: int) -> str:
+    """The first metric of the preference list that the test rows define (a finite number)."""
+    names = [preferred] if isinstance(preferred, str) else list(preferred)
+    for name in names:
+        value = values.get(name)
+        if isinstance(value, float) and np.isfinite(value):
+            if name != names[0]:
+                logger.warning(
+                    "Test metric %r is not defined on %d test row(s); importance uses %r.",
+                    names[0],
+                    rows,
+                    name,
+                )
+            return name
+    raise MultimodalKerasError(
+        f"None of the metrics {names} is defined on the {rows} test rows; add rows or list "
+        "another metric under modality_importance.metric."
+    )
+
+
 def _headline(values: dict[str, Any]) -> str:
     return ", ".join(
         f"{name} {value:.4f}" for name, value in values.items() if isinstance(value, float)
     )
+
+
+def measure_modality_importance(
+    trained_model: keras.Model,
+    target_encoder: TargetEncoder,
+    encoded_target: pd.DataFrame,
+    split_assignments: pd.DataFrame,
+    importance: Mapping[str, Any],
+    seed: int,
+    **features: Any,
+) -> tuple[dict[str, Any], Figure]:
+    """Measure how much the test metric drops when each modality's inputs are permuted.
+
+    Args:
+        trained_model: The model from ``train_model``.
+        target_encoder: The fitted target encoding.
+        encoded_target: Every row's encoded target.
+        split_assignments: Which rows are test rows.
+        importance: ``params:modality_importance``: repeats, batch size, the metric per task.
+        seed: ``params:seed``, which seeds the permutations.
+        **features: ``<modality>.features`` for each modality.
+
+    Returns:
+        The importance per modality (mean and spread of the drop) and its bar chart.
+    """
+    started = time.perf_counter()
+    check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
+    rows = split_positions(split_assignments, TEST)
+    inputs = model_inputs(input_names(trained_model), features, rows)
+    y_test = encoded_target["target"].to_numpy()[rows]
+    batch_size = int(importance["batch_size"])
+    intact = score(
+        target_encoder, y_test, trained_model.predict(inputs, batch_size=batch_size, verbose=0)
+    )
+    metric = _first_defined(importance["metric"][target_encoder.task], intact, len(rows))
+
+    def evaluate(outputs: np.ndarray) -> float:
+        return score(target_encoder, y_test, outputs)[metric]
+
+    result = permutation_importance(
+        lambda batch: trained_model.predict(batch, batch_size=batch_size, verbose=0),
+        evaluate,
+        inputs,
+        metric,
+        int(importance["repeats"]),
+        np.random.default_rng(int(seed)),
+    )
+    result["test_rows"] = len(rows)
+    logger.info(
+        "Modality importance (drop in test %s from %.4f, %d permutations each, %.1f s): %s.",
+        metric,
+        result["intact"],
+        result["repeats"],
+        time.perf_counter() - started,
+        ", ".join(
+            f"{name} {values['mean_drop']:.4f} ± {values['std_drop']:.4f}"
+            for name, values in result["modalities"].items()
+        ),
+    )
+    return result, figures.modality_importance(result)

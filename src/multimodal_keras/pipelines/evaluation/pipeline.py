@@ -3,11 +3,15 @@
 from kedro.pipeline import Pipeline, node
 
 from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.pipelines.evaluation.nodes import collect_metrics, evaluate_model
+from multimodal_keras.pipelines.evaluation.nodes import (
+    collect_metrics,
+    evaluate_model,
+    measure_modality_importance,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """evaluate_model on the test rows, then collect_metrics beside the baseline's."""
+    """evaluate_model and measure_modality_importance on the test rows; collect_metrics."""
     return Pipeline(
         [
             node(
@@ -28,6 +32,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["model_metrics", "baseline_metrics"],
                 outputs="metrics",
                 name="collect_metrics",
+            ),
+            node(
+                measure_modality_importance,
+                inputs={
+                    "trained_model": "trained_model",
+                    "target_encoder": "target_encoder",
+                    "encoded_target": "encoded_target",
+                    "split_assignments": "split_assignments",
+                    "importance": "params:modality_importance",
+                    "seed": "params:seed",
+                    **{name: f"{name}.features" for name in MODALITIES},
+                },
+                outputs=["modality_importance", "modality_importance_chart"],
+                name="measure_modality_importance",
             ),
         ],
         tags="evaluation",

@@ -1,0 +1,59 @@
+"""``FiguresDataset``: matplotlib figures saved as PNG, previewed in kedro-viz even as a folder.
+
+kedro-datasets' ``MatplotlibDataset`` previews one image file; a dict of figures is
+saved as a folder of PNGs, which its preview cannot open. This subclass saves exactly
+as ``MatplotlibDataset`` does and previews a folder as its PNGs side by side.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from kedro.io.core import get_filepath_str
+from kedro_datasets._typing import ImagePreview
+from kedro_datasets.matplotlib import MatplotlibDataset
+from PIL import Image
+
+WHITE = (255, 255, 255)
+
+
+def side_by_side(images: list[bytes]) -> bytes:
+    """One PNG holding the given PNGs left to right, top-aligned on white."""
+    opened = [Image.open(io.BytesIO(raw)).convert("RGB") for raw in images]
+    width = sum(image.width for image in opened)
+    height = max(image.height for image in opened)
+    canvas = Image.new("RGB", (width, height), WHITE)
+    left = 0
+    for image in opened:
+        canvas.paste(image, (left, 0))
+        left += image.width
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class FiguresDataset(MatplotlibDataset):
+    """Saves one figure, a list or a dict of figures as PNG; previews a folder as one image.
+
+    Example catalog entry::
+
+        evaluation_figures:
+          type: multimodal_keras.datasets.figures_dataset.FiguresDataset
+          filepath: data/08_reporting/evaluation_figures
+          versioned: true
+    """
+
+    def preview(self) -> ImagePreview:
+        """The figure, or every PNG of the folder in name order, as one base64 PNG."""
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        if not self._fs.isdir(load_path):
+            return super().preview()
+        paths = sorted(
+            path for path in self._fs.ls(load_path, detail=False) if path.endswith(".png")
+        )
+        images = []
+        for path in paths:
+            with self._fs.open(path, mode="rb") as stream:
+                images.append(stream.read())
+        return ImagePreview(base64.b64encode(side_by_side(images)).decode("ascii"))

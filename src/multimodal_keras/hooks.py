@@ -1,0 +1,259 @@
+"""Project hooks: a line per node with its shapes, time and peak memory, and run records.
+
+``NodeRecordHooks`` logs, for every node, what it read and wrote (rows and shapes), its
+wall time and its peak memory, and saves all of them after the run through the
+catalog's ``run_timings`` entry. ``RunRecordHooks`` logs metrics, figures, the model
+and the report to MLflow when the optional ``mlflow`` extra (kedro-mlflow) is installed
+and has started a run; without it, it does nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.pipeline.node import Node
+
+logger = logging.getLogger(__name__)
+
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+RESET_PEAK_RSS = "5"  # see proc(5): writing 5 to clear_refs resets the peak resident set size
+KIB_PER_MIB = 1024
+
+
+def reset_peak_memory() -> bool:
+    """Reset the process's peak resident set size, where Linux allows it; True if it did."""
+    try:
+        CLEAR_REFS.write_text(RESET_PEAK_RSS)
+    except OSError:
+        return False
+    return True
+
+
+def peak_memory_mib() -> float:
+    """The process's peak resident set size since the last reset (or since it started), MiB."""
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / KIB_PER_MIB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in bytes on macOS and in KiB elsewhere.
+    return peak / KIB_PER_MIB / (KIB_PER_MIB if sys.platform == "darwin" else 1)
+
+
+def shape_of(value: Any) -> str:
+    """A short description of a node's input or output: its rows and shape where it has them."""
+    if hasattr(value, "count_params") and hasattr(value, "inputs"):
+        return f"model of {value.count_params():,} parameters"
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple):
+        return "x".join(str(size) for size in shape)
+    if isinstance(value, Mapping):
+        return f"{len(value)} entries"
+    if isinstance(value, str):
+        return f"{len(value):,} characters"
+    if isinstance(value, list | tuple):
+        return f"{len(value)} items"
+    return type(value).__name__
+
+
+def describe_data(data: Mapping[str, Any]) -> dict[str, str]:
+    """Shapes of the datasets a node read or wrote, leaving out parameters."""
+    return {
+        name: shape_of(value)
+        for name, value in data.items()
+        if not name.startswith("params:") and name != "parameters"
+    }
+
+
+def one_line(record: Mapping[str, Any]) -> str:
+    """A node's record as the single line the log shows."""
+
+    def listed(shapes: Mapping[str, str]) -> str:
+        return ", ".join(f"{name} {shape}" for name, shape in shapes.items()) or "nothing"
+
+    return (
+        f"{record['node']}: {record['seconds']:.2f} s, peak memory "
+        f"{record['peak_memory_mib']:.0f} MiB; read {listed(record['inputs'])}; "
+        f"wrote {listed(record['outputs'])}."
+    )
+
+
+class NodeRecordHooks:
+    """Time, peak memory and data shapes of every node: logged, then saved after the run.
+
+    Peak memory is the process's peak resident set size while the node ran, reset before
+    each node on Linux; elsewhere it is the process's peak so far (``peak_memory_scope``
+    says which). Under a parallel runner, nodes that overlap share one process peak.
+    """
+
+    def __init__(self, timings_dataset: str) -> None:
+        self._timings_dataset = timings_dataset
+        self._lock = threading.Lock()
+        self._started: dict[str, float] = {}
+        self._records: list[dict[str, Any]] = []
+        self._run_started = 0.0
+        self._scope = "process"
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        with self._lock:
+            self._records, self._started = [], {}
+            self._run_started = time.perf_counter()
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        with self._lock:
+            self._scope = "node" if reset_peak_memory() else "process"
+            self._started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Node, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        self._record(node, inputs, outputs, error=None)
+
+    @hook_impl
+    def on_node_error(self, error: Exception, node: Node, inputs: dict[str, Any]) -> None:
+        self._record(node, inputs, {}, error=f"{type(error).__name__}: {error}")
+
+    def _record(
+        self, node: Node, inputs: dict[str, Any], outputs: dict[str, Any], error: str | None
+    ) -> None:
+        with self._lock:
+            started = self._started.pop(node.name, time.perf_counter())
+            record: dict[str, Any] = {
+                "node": node.name,
+                "seconds": round(time.perf_counter() - started, 3),
+                "peak_memory_mib": round(peak_memory_mib(), 1),
+                "inputs": describe_data(inputs),
+                "outputs": describe_data(outputs),
+            }
+            if error:
+                record["error"] = error
+            self._records.append(record)
+        logger.info(one_line(record))
+
+    def timings(self) -> dict[str, Any]:
+        """Every node's record so far, and the run's total wall time."""
+        with self._lock:
+            return {
+                "total_seconds": round(time.perf_counter() - self._run_started, 3),
+                "peak_memory_scope": self._scope,
+                "nodes": list(self._records),
+            }
+
+    @hook_impl
+    def after_pipeline_run(self, catalog: Any) -> None:
+        self._save(catalog)
+
+    @hook_impl
+    def on_pipeline_error(self, catalog: Any) -> None:
+        self._save(catalog)
+
+    def _save(self, catalog: Any) -> None:
+        if self._timings_dataset not in catalog:
+            return
+        catalog.save(self._timings_dataset, self.timings())
+
+
+def mlflow_installed() -> bool:
+    """True when the ``mlflow`` package can be imported."""
+    try:
+        return importlib.util.find_spec("mlflow") is not None
+    except ValueError:
+        return False
+
+
+def numeric_leaves(data: Any, prefix: str) -> dict[str, float]:
+    """The numbers in nested mappings, keyed by their dotted path; lists and text left out."""
+    if isinstance(data, Mapping):
+        leaves: dict[str, float] = {}
+        for key, value in data.items():
+            leaves |= numeric_leaves(value, f"{prefix}.{key}")
+        return leaves
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        return {prefix: float(data)}
+    return {}
+
+
+class RunRecordHooks:
+    """Records metrics, figures, the model and the report in the active MLflow run.
+
+    kedro-mlflow (the ``mlflow`` extra) starts a run for each ``kedro run`` and logs the
+    parameters every node reads; this hook adds what the catalog marks with
+    ``metadata.run_record``: ``metrics`` (every number, and the JSON), ``history``
+    (per-epoch values as steps), ``figure`` (one figure or several), ``model`` (the
+    ``.keras`` file) and ``text`` (the report). Without mlflow, or without an active run,
+    every method returns at once.
+    """
+
+    FILE_STORE_OPT_IN = "MLFLOW_ALLOW_FILE_STORE"
+
+    def __init__(self) -> None:
+        self._enabled = mlflow_installed()
+        self._records: dict[str, tuple[str, str]] = {}
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self) -> None:
+        if self._enabled:
+            # MLflow 3 refuses a plain mlruns/ folder unless asked; conf/base/mlflow.yml uses one.
+            os.environ.setdefault(self.FILE_STORE_OPT_IN, "true")
+
+    @hook_impl
+    def after_catalog_created(self, conf_catalog: dict[str, Any]) -> None:
+        if not self._enabled:
+            return
+        self._records = {
+            name: (entry["metadata"]["run_record"], PurePosixPath(entry["filepath"]).name)
+            for name, entry in conf_catalog.items()
+            if isinstance(entry, Mapping)
+            and isinstance(entry.get("metadata"), Mapping)
+            and "run_record" in entry["metadata"]
+        }
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if not self._enabled or dataset_name not in self._records:
+            return
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        kind, filename = self._records[dataset_name]
+        log_record(mlflow, kind, dataset_name, filename, data)
+
+
+def log_record(mlflow: Any, kind: str, name: str, filename: str, data: Any) -> None:
+    """Log one saved dataset to the active MLflow run, as its ``run_record`` kind says."""
+    if kind == "metrics":
+        mlflow.log_metrics(numeric_leaves(data, name))
+        mlflow.log_dict(data, filename)
+    elif kind == "history":
+        for metric, values in data.items():
+            for epoch, value in enumerate(values, start=1):
+                mlflow.log_metric(f"{name}.{metric}", float(value), step=epoch)
+    elif kind == "figure":
+        shown = data if isinstance(data, Mapping) else {filename: data}
+        for key, figure in shown.items():
+            mlflow.log_figure(figure, f"figures/{key}")
+    elif kind == "model":
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / filename
+            data.save(path)
+            mlflow.log_artifact(str(path), artifact_path="model")
+    elif kind == "text":
+        mlflow.log_text(data, filename)
+    else:
+        logger.warning("Unknown run_record %r for %s; it is not recorded.", kind, name)

@@ -1,0 +1,222 @@
+"""The node that writes the run report from what the other pipelines saved."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from multimodal_keras import report
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities.base import ROW_ID
+from multimodal_keras.model import figures
+from multimodal_keras.splitting import SPLITS, split_positions
+from multimodal_keras.targets import TargetEncoder
+
+logger = logging.getLogger(__name__)
+
+
+def configuration_section(parameters: Mapping[str, Any], names: list[str]) -> str:
+    """The configured parameter sections, each as YAML in a block that opens on a click."""
+    blocks = []
+    for name in names:
+        if name not in parameters:
+            continue
+        text = yaml.safe_dump({name: parameters[name]}, sort_keys=False, width=100)
+        blocks.append(report.details(name, report.preformatted(text.rstrip())))
+    return "".join(blocks)
+
+
+def split_section(
+    split_assignments: pd.DataFrame, encoded_target: pd.DataFrame, target: TargetEncoder
+) -> str:
+    """Rows per split and, for classification, rows per class in each split."""
+    header = ["split", "rows"]
+    if target.is_classification:
+        header += [f"{target.column} = {label}" for label in target.classes]
+    values = encoded_target["target"].to_numpy()
+    groups = [(name, split_positions(split_assignments, name)) for name in SPLITS]
+    groups.append(("all", np.arange(len(split_assignments))))
+    rows = []
+    for name, positions in groups:
+        row: list[Any] = [name, len(positions)]
+        if target.is_classification:
+            counts = np.bincount(values[positions].astype(int), minlength=len(target.classes))
+            row += counts.tolist()
+        rows.append(row)
+    return report.table(header, rows)
+
+
+def preprocessing_section(preprocessors: Mapping[str, Any], max_items: int) -> str:
+    """Each modality's fitted preprocessor, as its module's ``describe`` summarises it."""
+    blocks = []
+    for name, preprocessor in preprocessors.items():
+        summary = MODALITIES[name].describe(preprocessor)
+        blocks.append(f"<h3>{report.escape(name)}</h3>")
+        if not summary.get("columns"):
+            blocks.append(report.paragraph("No columns configured; not an input of the model."))
+        else:
+            blocks.append(report.key_values(summary, max_items))
+    return "".join(blocks)
+
+
+def learning_section(history: Mapping[str, list[float]], dpi: int) -> str:
+    """The learning curves and where the validation loss was lowest."""
+    losses = history.get("val_loss") or history["loss"]
+    best = int(np.argmin(losses))
+    summary = report.paragraph(
+        f"{len(history['loss'])} epoch(s); lowest validation loss {losses[best]:.4f} at "
+        f"epoch {best + 1}, whose weights the model keeps."
+    )
+    curves = report.image(
+        report.figure_png(figures.learning_curves(history), dpi), "Learning curves"
+    )
+    return summary + curves
+
+
+def scalar_metrics(values: Mapping[str, Any]) -> dict[str, float | None]:
+    """The metrics that are single numbers (or undefined), in their order."""
+    return {
+        name: value for name, value in values.items() if value is None or report.is_number(value)
+    }
+
+
+def metrics_section(metrics: Mapping[str, Any]) -> str:
+    """Test metrics of the model, beside the baseline's when the metrics hold one."""
+    model = scalar_metrics(metrics["model"])
+    baseline = metrics.get("baseline")
+    intro = report.paragraph(f"{metrics['task']} task, {metrics['test_rows']} test rows.")
+    if not baseline:
+        rows = [[name, value] for name, value in model.items()]
+        note = report.paragraph("The metrics hold no baseline to compare with.", muted=True)
+        return intro + report.table(["metric", "model"], rows) + note
+    baseline_values = scalar_metrics(baseline)
+    estimator = metrics.get("baseline_estimator") or {}
+    label = f"baseline ({estimator['estimator']})" if "estimator" in estimator else "baseline"
+    names = list(dict.fromkeys([*model, *baseline_values]))
+    rows = [[name, model.get(name), baseline_values.get(name)] for name in names]
+    return intro + report.table(["metric", "model", label], rows)
+
+
+def test_figures_section(
+    metrics: Mapping[str, Any],
+    test_predictions: pd.DataFrame,
+    target: TargetEncoder,
+    y_test: np.ndarray,
+    dpi: int,
+) -> str:
+    """The confusion matrix and ROC curves, or predicted against actual for regression."""
+    if target.is_classification:
+        # Probability columns are named by model.evaluate.prediction_table, one per class.
+        probabilities = test_predictions[[f"probability_{label}" for label in target.classes]]
+        shown = [
+            (
+                figures.confusion_matrix(metrics["model"]["confusion_matrix"], target.classes),
+                "Test confusion matrix",
+            ),
+            (
+                figures.roc_curves(y_test, probabilities.to_numpy(float), target.classes),
+                "Test ROC curves",
+            ),
+        ]
+    else:
+        shown = [
+            (
+                figures.predicted_against_actual(
+                    test_predictions["actual"].to_numpy(float),
+                    test_predictions["prediction"].to_numpy(float),
+                ),
+                "Predicted against actual",
+            ),
+        ]
+    return "".join(report.image(report.figure_png(figure, dpi), alt) for figure, alt in shown)
+
+
+def importance_section(importance: Mapping[str, Any], dpi: int) -> str:
+    """The drop of the test metric per permuted modality: chart and table."""
+    intro = report.paragraph(
+        f"Drop in test {importance['metric']} (intact {importance['intact']:.4f}) when one "
+        f"modality's inputs are shuffled across the {importance['test_rows']} test rows, "
+        f"{importance['repeats']} permutations each; about zero means the model ignores it."
+    )
+    chart = report.image(
+        report.figure_png(figures.modality_importance(importance), dpi), "Modality importance"
+    )
+    rows = [
+        [name, values["mean_drop"], values["std_drop"], values["drops"]]
+        for name, values in importance["modalities"].items()
+    ]
+    return intro + chart + report.table(["modality", "mean drop", "spread (sd)", "drops"], rows)
+
+
+def build_run_report(
+    metrics: dict[str, Any],
+    training_history: dict[str, list[float]],
+    modality_importance: dict[str, Any],
+    split_assignments: pd.DataFrame,
+    encoded_target: pd.DataFrame,
+    test_predictions: pd.DataFrame,
+    target_encoder: TargetEncoder,
+    parameters: dict[str, Any],
+    reporting: Mapping[str, Any],
+    **preprocessors: Any,
+) -> str:
+    """Write the run report: configuration, data, preprocessing, training and test results.
+
+    Args:
+        metrics: Test metrics, with the baseline's under ``baseline`` when there is one.
+        training_history: Per-epoch training and validation metrics.
+        modality_importance: From ``measure_modality_importance``.
+        split_assignments: Which rows are in which split.
+        encoded_target: Every row's encoded target, for the classes per split.
+        test_predictions: Test rows' actual values, predictions and probabilities.
+        target_encoder: The fitted target encoding.
+        parameters: All parameters; the report shows the sections ``reporting`` lists.
+        reporting: ``params:reporting``: title, sections, figure resolution, list lengths.
+        **preprocessors: ``<modality>.preprocessor`` for each modality.
+
+    Returns:
+        One self-contained HTML document.
+    """
+    dpi, max_items = int(reporting["figure_dpi"]), int(reporting["max_list_items"])
+    # The encoded targets of the predicted rows, matched by row id.
+    y_test = encoded_target.set_index(ROW_ID).loc[test_predictions[ROW_ID], "target"].to_numpy()
+    test_title = (
+        "Confusion matrix and ROC"
+        if target_encoder.is_classification
+        else "Predicted against actual"
+    )
+    sections = [
+        (
+            "configuration",
+            "Configuration",
+            configuration_section(parameters, list(reporting["configuration"])),
+        ),
+        (
+            "data",
+            "Rows per split",
+            split_section(split_assignments, encoded_target, target_encoder),
+        ),
+        ("preprocessing", "Preprocessing", preprocessing_section(preprocessors, max_items)),
+        ("training", "Learning curves", learning_section(training_history, dpi)),
+        ("metrics", "Test metrics", metrics_section(metrics)),
+        (
+            "test-figures",
+            test_title,
+            test_figures_section(metrics, test_predictions, target_encoder, y_test, dpi),
+        ),
+        ("importance", "Modality importance", importance_section(modality_importance, dpi)),
+    ]
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    document = report.page(
+        str(reporting["title"]),
+        f"Target {target_encoder.column!r}, {target_encoder.task} task; generated {generated}.",
+        sections,
+    )
+    logger.info("Wrote the run report: %d sections, %.0f kB.", len(sections), len(document) / 1024)
+    return document

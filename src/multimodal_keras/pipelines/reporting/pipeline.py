@@ -1,0 +1,32 @@
+"""Wiring of the run report."""
+
+from kedro.pipeline import Pipeline, node
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines.reporting.nodes import build_run_report
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """build_run_report, from the saved metrics, history, importance and preprocessors."""
+    return Pipeline(
+        [
+            node(
+                build_run_report,
+                inputs={
+                    "metrics": "metrics",
+                    "training_history": "training_history",
+                    "modality_importance": "modality_importance",
+                    "split_assignments": "split_assignments",
+                    "encoded_target": "encoded_target",
+                    "test_predictions": "test_predictions",
+                    "target_encoder": "target_encoder",
+                    "parameters": "parameters",
+                    "reporting": "params:reporting",
+                    **{name: f"{name}.preprocessor" for name in MODALITIES},
+                },
+                outputs="run_report",
+                name="build_run_report",
+            ),
+        ],
+        tags="reporting",
+    )
