@@ -3,14 +3,16 @@
 Pillow checks each image first (known format, pixel-count limit) and re-encodes the
 modes TensorFlow cannot decode; TensorFlow's own ops then decode and resize in a
 parallel ``tf.data`` map, the same ops an exported serving model runs. Pixels stay
-uint8 on disk; the tower scales them with a Rescaling layer.
+uint8 on disk; the tower scales them with a Rescaling layer. ``transform`` streams:
+it returns a ``ChunkedArray`` that makes the pixels one chunk of rows at a time.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pandas as pd
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import ROW_ID, configured_columns, dense_block
 
@@ -28,6 +31,11 @@ PATH = "path"
 # Pillow modes that TensorFlow's PNG, JPEG, GIF and BMP decoders read as they are.
 TF_DECODABLE_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
 TF_DECODABLE_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
+# PNG header fields (PNG spec, IHDR): 8-bit greyscale, RGB, palette, grey+alpha, RGBA.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_IHDR_END = 26
+PNG_PLAIN_DEPTH = 8
+PNG_PLAIN_COLOUR_TYPES = {0, 2, 3, 4, 6}
 
 
 @dataclass
@@ -161,36 +169,153 @@ def encoded_images(
     return images
 
 
-def transform(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> np.ndarray:
-    """Pixels of shape (rows, image columns, height, width, channels), uint8."""
-    shape = (preprocessor.height, preprocessor.width, preprocessor.channels)
-    tensors = np.zeros((len(rows), len(preprocessor.columns), *shape), dtype=np.uint8)
-    for position, column in enumerate(preprocessor.columns):
-        images = encoded_images(rows, column, preprocessor)
-        if not images:
-            continue
-        dataset = (
-            tf.data.Dataset.from_tensor_slices(tf.constant(images, dtype=tf.string))
-            .map(
-                lambda encoded: decode_and_resize(
-                    encoded, *shape[:2], preprocessor.channels, preprocessor.interpolation
-                ),
-                num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True,
-            )
-            .batch(preprocessor.chunk_size)
-            .prefetch(tf.data.AUTOTUNE)
+def _png_header(raw: bytes) -> tuple[int, int, int, int] | None:
+    """Width, height, bit depth and colour type from a PNG's IHDR chunk; None if not a PNG."""
+    if len(raw) < PNG_IHDR_END or raw[:8] != PNG_SIGNATURE or raw[12:16] != b"IHDR":
+        return None
+    return (
+        int.from_bytes(raw[16:20], "big"),
+        int.from_bytes(raw[20:24], "big"),
+        raw[24],
+        raw[25],
+    )
+
+
+def decodable_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
+    """``checked_bytes``, with a header-only fast path for 8-bit PNGs TensorFlow decodes as-is.
+
+    Validation has already opened every image with Pillow; on the transform's hot path a
+    plain 8-bit PNG needs only its format and pixel count, read from the first 26 bytes.
+    Anything else takes Pillow's path. Raises ``ValueError`` like ``checked_bytes``.
+    """
+    header = _png_header(raw)
+    if header is None or "PNG" not in preprocessor.formats:
+        return checked_bytes(raw, preprocessor)
+    width, height, depth, colour = header
+    if depth != PNG_PLAIN_DEPTH or colour not in PNG_PLAIN_COLOUR_TYPES:
+        return checked_bytes(raw, preprocessor)
+    if width * height > preprocessor.max_pixels:
+        raise ValueError(f"{width}x{height} pixels exceed the limit of {preprocessor.max_pixels}")
+    return raw
+
+
+class UnreadableImagesError(MultimodalKerasError):
+    """Images found unusable while pixels were being made, listed by row id."""
+
+
+def _unreadable(column_problems: list[str], preprocessor: ImagePreprocessor) -> str:
+    shown = "; ".join(column_problems[:5])
+    return (
+        f"{len(column_problems)} image(s) in column(s) {preprocessor.columns} cannot be used "
+        f"({shown}); fix or remove these rows, or set image.invalid_rows to 'drop' "
+        "and rerun validate_table."
+    )
+
+
+def _row_major_cells(rows: pd.DataFrame, columns: list[str]) -> list[tuple[Any, str, Any]]:
+    """(row id, column, cell) for every image cell, row by row, columns in order."""
+    return [
+        (row_id, column, cell)
+        for row_id, *cells in zip(rows[ROW_ID], *(rows[c] for c in columns), strict=True)
+        for column, cell in zip(columns, cells, strict=True)
+    ]
+
+
+def _problems(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> list[str]:
+    """Why each unusable image cell among the rows is unusable."""
+    problems = []
+    for row_id, column, cell in _row_major_cells(rows, preprocessor.columns):
+        try:
+            decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+        except (ValueError, MultimodalKerasError) as error:
+            problems.append(f"row {row_id} {column}: {error}")
+    return problems
+
+
+def _undecodable(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> list[str]:
+    """Image cells that pass the checks but that TensorFlow fails to decode, one by one."""
+    problems = []
+    for row_id, column, cell in _row_major_cells(rows, preprocessor.columns):
+        encoded = decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+        try:
+            tf.io.decode_image(encoded, channels=preprocessor.channels, expand_animations=False)
+        except tf.errors.OpError as error:
+            problems.append(f"row {row_id} {column}: TensorFlow cannot decode it ({error.message})")
+    return problems
+
+
+def pixel_chunks(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> Iterator[np.ndarray]:
+    """Pixels of ``chunk_size`` rows at a time, shape (rows, columns, height, width, channels).
+
+    A Python generator checks each chunk's images and hands their bytes to a parallel
+    ``tf.data`` map that decodes and resizes them with ``decode_and_resize``; checking the
+    next chunk overlaps decoding this one, and nothing grows with the number of rows.
+    Raises ``UnreadableImagesError`` naming the rows whose images cannot be used.
+    """
+    columns, chunk_rows = preprocessor.columns, max(1, preprocessor.chunk_size)
+    size = (preprocessor.height, preprocessor.width, preprocessor.channels)
+    if not columns or not len(rows):
+        yield np.zeros((len(rows), len(columns), *size), dtype=np.uint8)
+        return
+    stopped: list[bool] = []
+
+    def checked_chunks() -> Iterator[np.ndarray]:
+        for start in range(0, len(rows), chunk_rows):
+            images = []
+            for _, _, cell in _row_major_cells(rows.iloc[start : start + chunk_rows], columns):
+                try:
+                    images.append(decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor))
+                except (ValueError, MultimodalKerasError):
+                    stopped.append(True)  # the consumer lists every bad row once the stream ends
+                    return
+            yield np.asarray(images, dtype=object)
+
+    pixels = (
+        tf.data.Dataset.from_generator(
+            checked_chunks, output_signature=tf.TensorSpec((None,), tf.string)
         )
-        start = 0
-        for batch in dataset.as_numpy_iterator():
-            tensors[start : start + len(batch), position] = batch
-            start += len(batch)
-    return tensors
+        .unbatch()
+        .map(
+            lambda encoded: decode_and_resize(encoded, *size, preprocessor.interpolation),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        .batch(len(columns))
+        .batch(chunk_rows)
+        .prefetch(1)
+    )
+    done = 0
+    try:
+        for chunk in pixels.as_numpy_iterator():
+            done += len(chunk)
+            yield chunk
+    except tf.errors.OpError as error:
+        failing = rows.iloc[done : done + chunk_rows]
+        problems = _undecodable(failing, preprocessor) or [f"rows from {done}: {error.message}"]
+        raise UnreadableImagesError(_unreadable(problems, preprocessor)) from None
+    if stopped:
+        raise UnreadableImagesError(_unreadable(_problems(rows, preprocessor), preprocessor))
 
 
-def model_input(encoded: np.ndarray) -> np.ndarray:
-    """Pixels as they are stored: uint8; the tower rescales them."""
-    return encoded
+def transform(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> ChunkedArray:
+    """Pixels of shape (rows, image columns, height, width, channels), uint8, made on demand.
+
+    The array is a ``ChunkedArray``: the catalog's ``NumpyDataset`` writes it chunk by
+    chunk, so memory holds one chunk of pixels whatever the number of rows.
+    """
+    shape = (
+        len(rows),
+        len(preprocessor.columns),
+        preprocessor.height,
+        preprocessor.width,
+        preprocessor.channels,
+    )
+    return ChunkedArray(shape, np.uint8, partial(pixel_chunks, preprocessor, rows))
+
+
+def model_input(encoded: np.ndarray | ChunkedArray) -> np.ndarray:
+    """Pixels as they are stored: uint8 (a memory map stays one); the tower rescales them."""
+    return np.asarray(encoded)
 
 
 def build_tower(
