@@ -66,6 +66,10 @@ class ChunkedArray:
             start += len(chunk)
         return values if dtype is None else values.astype(dtype, copy=False)
 
+    def __getitem__(self, key: Any) -> np.ndarray:
+        # Makes every chunk: for small arrays and checks, not for the large ones this is for.
+        return np.asarray(self)[key]
+
     def __deepcopy__(self, memo: dict) -> ChunkedArray:
         # Immutable and lazy: a copy would make the same chunks from the same inputs.
         return self

@@ -203,13 +203,29 @@ class UnreadableImagesError(MultimodalKerasError):
     """Images found unusable while pixels were being made, listed by row id."""
 
 
-def _unreadable(column_problems: list[str], preprocessor: ImagePreprocessor) -> str:
-    shown = "; ".join(column_problems[:5])
+def _unreadable(column: str, problems: list[str]) -> str:
+    shown = "; ".join(problems[:5])
     return (
-        f"{len(column_problems)} image(s) in column(s) {preprocessor.columns} cannot be used "
-        f"({shown}); fix or remove these rows, or set image.invalid_rows to 'drop' "
-        "and rerun validate_table."
+        f"Image column {column!r} has {len(problems)} unreadable image(s) ({shown}); "
+        "fix or remove these rows."
     )
+
+
+def check_images(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> None:
+    """Raise one error listing the rows of the first image column whose images cannot be used.
+
+    Only headers are read (``decodable_bytes``), and no bytes are kept, so the check
+    costs a few microseconds per PNG and no memory that grows with the rows.
+    """
+    for column in preprocessor.columns:
+        problems = []
+        for row_id, cell in zip(rows[ROW_ID], rows[column], strict=True):
+            try:
+                decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+            except ValueError as error:
+                problems.append(f"row {row_id}: {error}")
+        if problems:
+            raise MultimodalKerasError(_unreadable(column, problems))
 
 
 def _row_major_cells(rows: pd.DataFrame, columns: list[str]) -> list[tuple[Any, str, Any]]:
@@ -221,27 +237,23 @@ def _row_major_cells(rows: pd.DataFrame, columns: list[str]) -> list[tuple[Any, 
     ]
 
 
-def _problems(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> list[str]:
-    """Why each unusable image cell among the rows is unusable."""
-    problems = []
+def _undecodable(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> UnreadableImagesError:
+    """The error for rows whose images TensorFlow fails to decode, found one image at a time."""
+    problems: dict[str, list[str]] = {}
     for row_id, column, cell in _row_major_cells(rows, preprocessor.columns):
         try:
-            decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
-        except (ValueError, MultimodalKerasError) as error:
-            problems.append(f"row {row_id} {column}: {error}")
-    return problems
-
-
-def _undecodable(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> list[str]:
-    """Image cells that pass the checks but that TensorFlow fails to decode, one by one."""
-    problems = []
-    for row_id, column, cell in _row_major_cells(rows, preprocessor.columns):
-        encoded = decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
-        try:
+            encoded = decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
             tf.io.decode_image(encoded, channels=preprocessor.channels, expand_animations=False)
+        except ValueError as error:
+            problems.setdefault(column, []).append(f"row {row_id}: {error}")
         except tf.errors.OpError as error:
-            problems.append(f"row {row_id} {column}: TensorFlow cannot decode it ({error.message})")
-    return problems
+            reason = f"row {row_id}: TensorFlow cannot decode it ({error.message})"
+            problems.setdefault(column, []).append(reason)
+    column, found = next(iter(problems.items()), (preprocessor.columns[0], []))
+    first, last = rows[ROW_ID].iloc[0], rows[ROW_ID].iloc[-1]
+    return UnreadableImagesError(
+        _unreadable(column, found or [f"rows {first} to {last}: an image changed or failed"])
+    )
 
 
 def pixel_chunks(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> Iterator[np.ndarray]:
@@ -250,24 +262,27 @@ def pixel_chunks(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> Iterato
     A Python generator checks each chunk's images and hands their bytes to a parallel
     ``tf.data`` map that decodes and resizes them with ``decode_and_resize``; checking the
     next chunk overlaps decoding this one, and nothing grows with the number of rows.
-    Raises ``UnreadableImagesError`` naming the rows whose images cannot be used.
+    Raises ``UnreadableImagesError`` naming the rows whose images TensorFlow cannot decode.
     """
     columns, chunk_rows = preprocessor.columns, max(1, preprocessor.chunk_size)
     size = (preprocessor.height, preprocessor.width, preprocessor.channels)
     if not columns or not len(rows):
         yield np.zeros((len(rows), len(columns), *size), dtype=np.uint8)
         return
-    stopped: list[bool] = []
+    failed: list[pd.DataFrame] = []
 
     def checked_chunks() -> Iterator[np.ndarray]:
         for start in range(0, len(rows), chunk_rows):
-            images = []
-            for _, _, cell in _row_major_cells(rows.iloc[start : start + chunk_rows], columns):
-                try:
-                    images.append(decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor))
-                except (ValueError, MultimodalKerasError):
-                    stopped.append(True)  # the consumer lists every bad row once the stream ends
-                    return
+            block = rows.iloc[start : start + chunk_rows]
+            try:
+                images = [
+                    decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+                    for _, _, cell in _row_major_cells(block, columns)
+                ]
+            except ValueError:
+                # Changed since transform checked it; the consumer reports it, outside TensorFlow.
+                failed.append(block)
+                return
             yield np.asarray(images, dtype=object)
 
     pixels = (
@@ -289,20 +304,20 @@ def pixel_chunks(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> Iterato
         for chunk in pixels.as_numpy_iterator():
             done += len(chunk)
             yield chunk
-    except tf.errors.OpError as error:
-        failing = rows.iloc[done : done + chunk_rows]
-        problems = _undecodable(failing, preprocessor) or [f"rows from {done}: {error.message}"]
-        raise UnreadableImagesError(_unreadable(problems, preprocessor)) from None
-    if stopped:
-        raise UnreadableImagesError(_unreadable(_problems(rows, preprocessor), preprocessor))
+    except tf.errors.OpError:
+        raise _undecodable(rows.iloc[done : done + chunk_rows], preprocessor) from None
+    if failed:
+        raise _undecodable(failed[0], preprocessor)
 
 
 def transform(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> ChunkedArray:
     """Pixels of shape (rows, image columns, height, width, channels), uint8, made on demand.
 
-    The array is a ``ChunkedArray``: the catalog's ``NumpyDataset`` writes it chunk by
-    chunk, so memory holds one chunk of pixels whatever the number of rows.
+    Every image's header is checked first, so unusable images stop the node at once,
+    listing their rows. The pixels are a ``ChunkedArray``: the catalog's ``NumpyDataset``
+    writes it chunk by chunk, so memory holds one chunk of pixels whatever the rows.
     """
+    check_images(rows, preprocessor)
     shape = (
         len(rows),
         len(preprocessor.columns),
