@@ -151,3 +151,18 @@ def test_no_image_columns_make_an_empty_block_per_row():
     preprocessor = image.fit(rows, {**OPTIONS, "columns": []})
 
     assert np.asarray(image.transform(preprocessor, rows)).shape == (3, 0, 6, 5, 3)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "area", "lanczos3", "gaussian"])
+@pytest.mark.parametrize("size", [(7, 9), (4, 5), (12, 3)])
+def test_decoding_skips_no_resize_that_would_change_a_pixel(interpolation, size):
+    pixels = np.random.default_rng(1).integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    decoded = tf.io.decode_png(buffer.getvalue(), channels=3)
+    resized = tf.image.resize(tf.cast(decoded, tf.float32), size, interpolation, antialias=True)
+    always_resized = tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+    got = image.decode_and_resize(tf.constant(buffer.getvalue()), *size, 3, interpolation)
+
+    np.testing.assert_array_equal(got.numpy(), always_resized.numpy())
