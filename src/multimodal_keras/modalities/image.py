@@ -314,7 +314,7 @@ def pixel_chunks(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> Iterato
         )
         .batch(len(columns))
         .batch(chunk_rows)
-        .prefetch(1)
+        .prefetch(2)  # decoding goes on while the consumer writes a chunk
     )
     done = 0
     try:
