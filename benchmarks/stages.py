@@ -361,8 +361,8 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
             seed_approach.image(primary, column, size)
 
     calls = {
-        "project": lambda: node(preprocessor, primary),
         "bare_tf_data": lambda: bare(project_ops),
+        "project": lambda: node(preprocessor, primary),
         "bare_tf_data_seed_ops": lambda: bare(seed_ops),
         "seed": seed,
     }

@@ -312,13 +312,13 @@ def pixel_chunks(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> Iterato
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
-        .batch(len(columns))
-        .batch(chunk_rows)
+        .batch(chunk_rows * len(columns))
         .prefetch(2)  # decoding goes on while the consumer writes a chunk
     )
     done = 0
     try:
-        for chunk in pixels.as_numpy_iterator():
+        for images in pixels.as_numpy_iterator():
+            chunk = images.reshape(-1, len(columns), *size)  # row-major: a row's columns in turn
             done += len(chunk)
             yield chunk
     except tf.errors.OpError:
