@@ -361,6 +361,7 @@ def report(results: dict[str, Any]) -> str:
             ("project", "project node (checks, decode, resize, write .npy)"),
             ("bare_tf_data", "bare parallel tf.data map of decode_and_resize"),
             ("bare_tf_data_seed_ops", "bare parallel tf.data map of the seed's two ops, uint8"),
+            ("bare_decode_only", "for reference: bare parallel map of decode only, no resize"),
             ("seed", "seed: eager decode_png + resize list, tf.stack"),
         ):
             seconds = median([run["seconds"] for run in runs[name]])

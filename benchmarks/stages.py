@@ -352,6 +352,9 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     def project_ops(image: tf.Tensor) -> tf.Tensor:
         return decode_and_resize(image, *size, preprocessor.channels, preprocessor.interpolation)
 
+    def decode_only(image: tf.Tensor) -> tf.Tensor:
+        return tf.io.decode_image(image, channels=preprocessor.channels, expand_animations=False)
+
     def seed_ops(image: tf.Tensor) -> tf.Tensor:
         # The seed's own two calls, in a parallel map, uint8 out.
         return tf.cast(tf.image.resize(tf.image.decode_png(image, channels=3), size), tf.uint8)
@@ -364,6 +367,7 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
         "bare_tf_data": lambda: bare(project_ops),
         "project": lambda: node(preprocessor, primary),
         "bare_tf_data_seed_ops": lambda: bare(seed_ops),
+        "bare_decode_only": lambda: bare(decode_only),
         "seed": seed,
     }
     results: dict[str, list[dict[str, float]]] = {name: [] for name in calls}

@@ -38,6 +38,7 @@ def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):
         "project",
         "bare_tf_data",
         "bare_tf_data_seed_ops",
+        "bare_decode_only",
         "seed",
     }
     assert results["pipeline"]["plain"][0]["metrics"]["parameters"] == results["stages"][

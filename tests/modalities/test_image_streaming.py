@@ -166,3 +166,32 @@ def test_decoding_skips_no_resize_that_would_change_a_pixel(interpolation, size)
     got = image.decode_and_resize(tf.constant(buffer.getvalue()), *size, 3, interpolation)
 
     np.testing.assert_array_equal(got.numpy(), always_resized.numpy())
+
+
+def at_size_column() -> pd.DataFrame:
+    cells = []
+    for mode, colour in [("RGB", (9, 99, 199)), ("L", 77), ("RGBA", (1, 2, 3, 4)), ("LA", (5, 6))]:
+        buffer = io.BytesIO()
+        picture = Image.new(mode, (5, 6), colour)
+        picture.putpixel((1, 2), (255,) * len(mode) if len(mode) > 1 else 255)
+        picture.save(buffer, format="PNG")
+        cells.append(buffer.getvalue())
+    buffer = io.BytesIO()
+    Image.new("RGB", (5, 6), (40, 50, 60)).convert("P").save(buffer, format="PNG")
+    cells.append(buffer.getvalue())
+    return pd.DataFrame({"row_id": np.arange(len(cells)), "front": cells, "back": cells[::-1]})
+
+
+def test_plain_pngs_already_at_size_are_decoded_to_the_same_pixels_without_resizing():
+    rows = at_size_column()
+    preprocessor = image.fit(rows, OPTIONS)
+
+    assert image.check_images(rows, preprocessor)
+    np.testing.assert_array_equal(np.asarray(image.transform(preprocessor, rows)), expected(rows))
+
+
+def test_images_of_another_size_or_a_blurring_interpolation_take_the_general_path():
+    rows = at_size_column()
+
+    assert not image.check_images(rows, image.fit(rows, {**OPTIONS, "height": 7}))
+    assert not image.check_images(rows, image.fit(rows, {**OPTIONS, "interpolation": "gaussian"}))
