@@ -2,7 +2,7 @@
 
 Pillow checks each image first (known format, pixel-count limit) and re-encodes the
 modes TensorFlow cannot decode; TensorFlow's own ops then decode and resize in a
-parallel ``tf.data`` map, the same ops an exported serving model runs. Pixels stay
+``tf.data`` map over chunks of images, the same ops an exported serving model runs. Pixels stay
 uint8 on disk; the tower scales them with a Rescaling layer. ``transform`` streams:
 it returns a ``ChunkedArray`` that makes the pixels one chunk of rows at a time.
 """
