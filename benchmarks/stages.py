@@ -60,23 +60,8 @@ def _row(stage: str, approach: str, measurement: Any, count: int, unit: str) -> 
     }
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Seconds between the ends of consecutive training steps."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.times: list[float] = []
-
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        self.times.append(time.perf_counter())
-
-    def step_seconds(self) -> list[float]:
-        return np.diff(self.times).tolist()
-
-
-def _median_step(timer: StepTimer, skip: int = 5) -> float:
-    steps = timer.step_seconds()
-    return float(np.median(steps[skip:] if len(steps) > 2 * skip else steps))
+# The first steps trace and warm up the graphs; they are not the steady state.
+STEPS_SKIPPED = 5
 
 
 def _project_stages(catalog: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -212,9 +197,11 @@ class _Inputs:
 
 
 def _step_times(inputs: _Inputs, repeats: int) -> dict[str, list[float]]:
-    """Median step seconds of one epoch on the tf.data pipeline and on the same batches in memory.
+    """Seconds of each training step on the tf.data pipeline and on the same batches in memory.
 
-    Runs alternate so that both see the same load on a shared machine.
+    One compiled model takes a step from each input in turn, so that both see the same
+    load on a shared machine: whole epochs run one after the other were swayed by other
+    work arriving or leaving between them. A step's time includes fetching its batch.
     """
     from multimodal_keras.model.inputs import model_inputs, row_batches
     from multimodal_keras.model.train import dataset
@@ -222,19 +209,23 @@ def _step_times(inputs: _Inputs, repeats: int) -> dict[str, list[float]]:
     in_memory = model_inputs(inputs.names, inputs.features, inputs.train_rows)
     y_train = inputs.y[inputs.train_rows]
     streamed = row_batches(inputs.names, inputs.features, inputs.y, inputs.train_rows)
-    makers = {
-        "pipeline": lambda: streamed.dataset(inputs.batch_size, shuffle_seed=inputs.seed),
-        "in_memory": lambda: dataset(
-            in_memory, y_train, inputs.batch_size, shuffle_seed=inputs.seed
-        ),
+    datasets = {
+        "pipeline": streamed.dataset(inputs.batch_size, shuffle_seed=inputs.seed),
+        "in_memory": dataset(in_memory, y_train, inputs.batch_size, shuffle_seed=inputs.seed),
     }
-    times: dict[str, list[float]] = {name: [] for name in makers}
+    model = inputs.compiled_model()
+    model.make_train_function()
+    step = model.train_function
+    times: dict[str, list[float]] = {name: [] for name in datasets}
     for _ in range(repeats):
-        for name, make in makers.items():
-            model = inputs.compiled_model()
-            timer = StepTimer()
-            model.fit(make(), epochs=1, verbose=0, callbacks=[timer], shuffle=False)
-            times[name].append(_median_step(timer))
+        iterators = {name: iter(data) for name, data in datasets.items()}
+        for index in range(-(-len(inputs.train_rows) // inputs.batch_size)):
+            for name, iterator in iterators.items():
+                started = time.perf_counter()
+                logs = step(iterator)
+                float(logs["loss"])  # wait for the step to finish
+                if index >= STEPS_SKIPPED:
+                    times[name].append(time.perf_counter() - started)
     return times
 
 
