@@ -11,6 +11,7 @@ from pathlib import Path
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
@@ -97,6 +98,6 @@ def test_digits_script_writes_png_files_and_an_index_the_pipeline_reads(project_
     assert primary[params["table"]["target"]].nunique() == 10
     options = params["image"] | {"root": str(project / params["image"]["root"])}
     preprocessor = image.fit(primary, options)
-    pixels = image.transform(preprocessor, primary.head(20))
+    pixels = np.asarray(image.transform(preprocessor, primary.head(20)))
     assert pixels.shape == (20, 1, options["height"], options["width"], options["channels"])
     assert pixels.max() > 0

@@ -48,7 +48,7 @@ def rows(**columns: list) -> pd.DataFrame:
 
 def transform(cells: list, **overrides) -> np.ndarray:
     preprocessor = image.fit(rows(photo=cells), options(**overrides))
-    return image.transform(preprocessor, rows(photo=cells))
+    return np.asarray(image.transform(preprocessor, rows(photo=cells)))
 
 
 def test_transform_returns_uint8_rows_by_columns_by_height_width_channels():
@@ -56,7 +56,7 @@ def test_transform_returns_uint8_rows_by_columns_by_height_width_channels():
     table = rows(front=[front, back, front], back=[back, back, front])
     preprocessor = image.fit(table, options(columns=["front", "back"], height=6, width=10))
 
-    tensors = image.transform(preprocessor, table)
+    tensors = np.asarray(image.transform(preprocessor, table))
 
     assert tensors.dtype == np.uint8
     assert tensors.shape == (3, 2, 6, 10, 3)

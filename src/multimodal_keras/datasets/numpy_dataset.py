@@ -2,7 +2,8 @@
 
 kedro-datasets has no ``.npy`` dataset; arrays of image pixels and token ids are
 large, so loading maps the file instead of reading it, and saving writes a
-temporary file that replaces the old one only once it is complete.
+temporary file that replaces the old one only once it is complete. A
+``ChunkedArray`` is written chunk by chunk, so saving never holds the whole array.
 """
 
 from __future__ import annotations
@@ -22,6 +23,33 @@ from kedro.io.core import (
     get_filepath_str,
     get_protocol_and_path,
 )
+
+from multimodal_keras.chunked import ChunkedArray
+from multimodal_keras.errors import MultimodalKerasError
+
+
+class UnusableDataError(MultimodalKerasError, DatasetError):
+    """A user-fixable problem found while a chunked array was being made and saved.
+
+    Kedro passes a ``DatasetError`` raised in ``save`` on as it is, so the project's one
+    sentence reaches the user instead of a wrapped traceback.
+    """
+
+
+def write_npy(stream: Any, data: np.ndarray | ChunkedArray) -> None:
+    """Write an array, or a chunked array one chunk at a time, as ``.npy`` to a binary stream."""
+    if not isinstance(data, ChunkedArray):
+        np.save(stream, data, allow_pickle=False)
+        return
+    header = {
+        "descr": np.lib.format.dtype_to_descr(data.dtype),
+        "fortran_order": False,
+        "shape": data.shape,
+    }
+    np.lib.format.write_array_header_1_0(stream, header)
+    # Plain writes rather than a writable memmap: mapped pages would count as resident.
+    for chunk in data.chunks():
+        stream.write(np.ascontiguousarray(chunk).data)
 
 
 class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
@@ -80,26 +108,32 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
             args = {k: v for k, v in self._load_args.items() if k != "mmap_mode"}
             return np.load(io.BytesIO(stream.read()), allow_pickle=False, **args)
 
-    def save(self, data: np.ndarray) -> None:
+    def save(self, data: np.ndarray | ChunkedArray) -> None:
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
-        array = np.asarray(data)
+        array = data if isinstance(data, ChunkedArray) else np.asarray(data)
         if array.dtype == object:
             raise DatasetError(f"NumpyDataset stores numeric arrays only, not {array.dtype}")
-        if self._protocol == "file":
-            target = Path(save_path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(target.name + ".partial")
-            try:
-                with temporary.open("wb") as stream:
-                    np.save(stream, array, allow_pickle=False)
-                os.replace(temporary, target)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
-        else:
-            with self._fs.open(save_path, "wb") as stream:
-                np.save(stream, array, allow_pickle=False)
+        try:
+            self._write(save_path, array)
+        except MultimodalKerasError as error:
+            raise UnusableDataError(str(error)) from None
         self._invalidate_cache()
+
+    def _write(self, save_path: str, array: np.ndarray | ChunkedArray) -> None:
+        if self._protocol != "file":
+            with self._fs.open(save_path, "wb") as stream:
+                write_npy(stream, array)
+            return
+        target = Path(save_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".partial")
+        try:
+            with temporary.open("wb") as stream:
+                write_npy(stream, array)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     def _exists(self) -> bool:
         try:

@@ -2,15 +2,17 @@
 
 Pillow checks each image first (known format, pixel-count limit) and re-encodes the
 modes TensorFlow cannot decode; TensorFlow's own ops then decode and resize in a
-parallel ``tf.data`` map, the same ops an exported serving model runs. Pixels stay
-uint8 on disk; the tower scales them with a Rescaling layer.
+``tf.data`` map over chunks of images, the same ops an exported serving model runs. Pixels stay
+uint8 on disk; the tower scales them with a Rescaling layer. ``transform`` streams:
+it returns a ``ChunkedArray`` that makes the pixels one chunk of rows at a time.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pandas as pd
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import ROW_ID, configured_columns, dense_block, raw_inputs
 
@@ -28,6 +31,13 @@ PATH = "path"
 # Pillow modes that TensorFlow's PNG, JPEG, GIF and BMP decoders read as they are.
 TF_DECODABLE_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
 TF_DECODABLE_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
+# Interpolations for which resizing to the same size returns every pixel exactly.
+IDENTITY_AT_SAME_SIZE = {"bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5"}
+# PNG header fields (PNG spec, IHDR): 8-bit greyscale, RGB, palette, grey+alpha, RGBA.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_IHDR_END = 26
+PNG_PLAIN_DEPTH = 8
+PNG_PLAIN_COLOUR_TYPES = {0, 2, 3, 4, 6}
 
 
 @dataclass
@@ -65,12 +75,25 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> ImagePreprocess
 def decode_and_resize(
     encoded: tf.Tensor, height: int, width: int, channels: int, interpolation: str
 ) -> tf.Tensor:
-    """Decode one encoded image and resize it to (height, width, channels) uint8."""
+    """Decode one encoded image and resize it to (height, width, channels) uint8.
+
+    An image already of that size is passed through when the interpolation leaves
+    such an image unchanged anyway, which saves most of the per-image work.
+    """
     image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
-    image = tf.image.resize(image, (height, width), method=interpolation, antialias=True)
-    # Nearest-neighbour resizing keeps uint8; every other method returns float32.
-    image = tf.cast(image, tf.float32)
-    image = tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+
+    def resized() -> tf.Tensor:
+        pixels = tf.image.resize(
+            tf.cast(image, tf.float32), (height, width), method=interpolation, antialias=True
+        )
+        return tf.cast(tf.clip_by_value(tf.round(pixels), 0.0, 255.0), tf.uint8)
+
+    if interpolation in IDENTITY_AT_SAME_SIZE:
+        size = tf.shape(image)
+        same = tf.logical_and(tf.equal(size[0], height), tf.equal(size[1], width))
+        image = tf.cond(same, lambda: tf.identity(image), resized)
+    else:
+        image = resized()
     image.set_shape((height, width, channels))
     return image
 
@@ -163,36 +186,201 @@ def encoded_images(
     return images
 
 
-def transform(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> np.ndarray:
-    """Pixels of shape (rows, image columns, height, width, channels), uint8."""
-    shape = (preprocessor.height, preprocessor.width, preprocessor.channels)
-    tensors = np.zeros((len(rows), len(preprocessor.columns), *shape), dtype=np.uint8)
-    for position, column in enumerate(preprocessor.columns):
-        images = encoded_images(rows, column, preprocessor)
-        if not images:
-            continue
-        dataset = (
-            tf.data.Dataset.from_tensor_slices(tf.constant(images, dtype=tf.string))
-            .map(
-                lambda encoded: decode_and_resize(
-                    encoded, *shape[:2], preprocessor.channels, preprocessor.interpolation
-                ),
-                num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True,
-            )
-            .batch(preprocessor.chunk_size)
-            .prefetch(tf.data.AUTOTUNE)
+def _png_header(raw: bytes) -> tuple[int, int, int, int] | None:
+    """Width, height, bit depth and colour type from a PNG's IHDR chunk; None if not a PNG."""
+    if len(raw) < PNG_IHDR_END or raw[:8] != PNG_SIGNATURE or raw[12:16] != b"IHDR":
+        return None
+    return (
+        int.from_bytes(raw[16:20], "big"),
+        int.from_bytes(raw[20:24], "big"),
+        raw[24],
+        raw[25],
+    )
+
+
+def decodable_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
+    """``checked_bytes``, with a header-only fast path for 8-bit PNGs TensorFlow decodes as-is.
+
+    Validation has already opened every image with Pillow; on the transform's hot path a
+    plain 8-bit PNG needs only its format and pixel count, read from the first 26 bytes.
+    Anything else takes Pillow's path. Raises ``ValueError`` like ``checked_bytes``.
+    """
+    size = plain_png_size(raw, preprocessor)
+    if size is None:
+        return checked_bytes(raw, preprocessor)
+    height, width = size
+    if width * height > preprocessor.max_pixels:
+        raise ValueError(f"{width}x{height} pixels exceed the limit of {preprocessor.max_pixels}")
+    return raw
+
+
+class UnreadableImagesError(MultimodalKerasError):
+    """Images found unusable while pixels were being made, listed by row id."""
+
+
+def _unreadable(column: str, problems: list[str]) -> str:
+    shown = "; ".join(problems[:5])
+    return (
+        f"Image column {column!r} has {len(problems)} unreadable image(s) ({shown}); "
+        "fix or remove these rows."
+    )
+
+
+def plain_png_size(raw: bytes, preprocessor: ImagePreprocessor) -> tuple[int, int] | None:
+    """(height, width) of a PNG that ``decodable_bytes`` passes on unopened, else None."""
+    header = _png_header(raw)
+    if header is None or "PNG" not in preprocessor.formats:
+        return None
+    width, height, depth, colour = header
+    if depth != PNG_PLAIN_DEPTH or colour not in PNG_PLAIN_COLOUR_TYPES:
+        return None
+    return height, width
+
+
+def check_images(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> bool:
+    """Raise one error listing the rows of the first image column whose images cannot be used.
+
+    Only headers are read (``decodable_bytes``), and no bytes are kept, so the check
+    costs a few microseconds per PNG and no memory that grows with the rows. Returns
+    whether every image is a plain 8-bit PNG of the configured size already, and the
+    interpolation leaves such images unchanged.
+    """
+    target, at_size = (preprocessor.height, preprocessor.width), True
+    for column in preprocessor.columns:
+        problems = []
+        for row_id, cell in zip(rows[ROW_ID], rows[column], strict=True):
+            try:
+                raw = _cell_bytes(cell, preprocessor)
+                decodable_bytes(raw, preprocessor)
+            except ValueError as error:
+                problems.append(f"row {row_id}: {error}")
+                continue
+            at_size = at_size and plain_png_size(raw, preprocessor) == target
+        if problems:
+            raise MultimodalKerasError(_unreadable(column, problems))
+    return at_size and preprocessor.interpolation in IDENTITY_AT_SAME_SIZE
+
+
+def decode_png_at_size(encoded: tf.Tensor, height: int, width: int, channels: int) -> tf.Tensor:
+    """``decode_and_resize`` for a plain 8-bit PNG of (height, width): the same pixels, cheaper.
+
+    ``decode_image`` reads a PNG with ``decode_png``, and resizing to the same size is
+    skipped there, so only the per-image dispatch is saved (about a third of the work).
+    """
+    return tf.ensure_shape(tf.io.decode_png(encoded, channels=channels), (height, width, channels))
+
+
+def _row_major_cells(rows: pd.DataFrame, columns: list[str]) -> list[tuple[Any, str, Any]]:
+    """(row id, column, cell) for every image cell, row by row, columns in order."""
+    return [
+        (row_id, column, cell)
+        for row_id, *cells in zip(rows[ROW_ID], *(rows[c] for c in columns), strict=True)
+        for column, cell in zip(columns, cells, strict=True)
+    ]
+
+
+def _undecodable(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> UnreadableImagesError:
+    """The error for rows whose images TensorFlow fails to decode, found one image at a time."""
+    problems: dict[str, list[str]] = {}
+    for row_id, column, cell in _row_major_cells(rows, preprocessor.columns):
+        try:
+            encoded = decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+            tf.io.decode_image(encoded, channels=preprocessor.channels, expand_animations=False)
+        except ValueError as error:
+            problems.setdefault(column, []).append(f"row {row_id}: {error}")
+        except tf.errors.OpError as error:
+            reason = f"row {row_id}: TensorFlow cannot decode it ({error.message})"
+            problems.setdefault(column, []).append(reason)
+    column, found = next(iter(problems.items()), (preprocessor.columns[0], []))
+    first, last = rows[ROW_ID].iloc[0], rows[ROW_ID].iloc[-1]
+    return UnreadableImagesError(
+        _unreadable(column, found or [f"rows {first} to {last}: an image changed or failed"])
+    )
+
+
+def pixel_chunks(
+    preprocessor: ImagePreprocessor, rows: pd.DataFrame, all_at_size: bool = False
+) -> Iterator[np.ndarray]:
+    """Pixels of ``chunk_size`` rows at a time, shape (rows, columns, height, width, channels).
+
+    A ``tf.data`` pipeline reads one chunk's checked bytes at a time from the rows and
+    decodes its images one after another with ``decode_and_resize`` (or, when
+    ``all_at_size`` says every image is a plain PNG of the configured size, with
+    ``decode_png_at_size``), as many chunks at once as there are cores. A chunk per
+    call rather than an image per call keeps the threads' hand-offs out of the
+    per-image cost; nothing grows with the number of rows.
+    Raises ``UnreadableImagesError`` naming the rows whose images cannot be decoded.
+    """
+    columns, chunk_rows = preprocessor.columns, max(1, preprocessor.chunk_size)
+    size = (preprocessor.height, preprocessor.width, preprocessor.channels)
+    if not columns or not len(rows):
+        yield np.zeros((len(rows), len(columns), *size), dtype=np.uint8)
+        return
+
+    def chunk_bytes(index: np.int64) -> np.ndarray:
+        block = rows.iloc[int(index) * chunk_rows : (int(index) + 1) * chunk_rows]
+        return np.asarray(
+            [
+                decodable_bytes(_cell_bytes(cell, preprocessor), preprocessor)
+                for _, _, cell in _row_major_cells(block, columns)
+            ],
+            dtype=object,
         )
-        start = 0
-        for batch in dataset.as_numpy_iterator():
-            tensors[start : start + len(batch), position] = batch
-            start += len(batch)
-    return tensors
+
+    if all_at_size:
+        decode = partial(decode_png_at_size, height=size[0], width=size[1], channels=size[2])
+    else:
+        decode = partial(
+            decode_and_resize,
+            height=size[0],
+            width=size[1],
+            channels=size[2],
+            interpolation=preprocessor.interpolation,
+        )
+
+    def decode_chunk(index: tf.Tensor) -> tf.Tensor:
+        # Pure given the index, so chunks may be read in parallel under op determinism.
+        encoded = tf.numpy_function(chunk_bytes, [index], tf.string, stateful=False)
+        encoded.set_shape((None,))
+        pixels = tf.TensorSpec(size, tf.uint8)
+        return tf.map_fn(decode, encoded, fn_output_signature=pixels, parallel_iterations=1)
+
+    chunks = (
+        tf.data.Dataset.range(-(-len(rows) // chunk_rows))
+        .map(decode_chunk, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(2)  # decoding goes on while the consumer writes a chunk
+    )
+    done = 0
+    try:
+        for images in chunks.as_numpy_iterator():
+            chunk = images.reshape(-1, len(columns), *size)  # row-major: a row's columns in turn
+            done += len(chunk)
+            yield chunk
+    except tf.errors.OpError:
+        raise _undecodable(rows.iloc[done : done + chunk_rows], preprocessor) from None
 
 
-def model_input(encoded: np.ndarray) -> np.ndarray:
-    """Pixels as they are stored: uint8; the tower rescales them."""
-    return encoded
+def transform(preprocessor: ImagePreprocessor, rows: pd.DataFrame) -> ChunkedArray:
+    """Pixels of shape (rows, image columns, height, width, channels), uint8, made on demand.
+
+    Every image's header is checked first, so unusable images stop the node at once,
+    listing their rows. The pixels are a ``ChunkedArray``: the catalog's ``NumpyDataset``
+    writes it chunk by chunk, so memory holds one chunk of pixels whatever the rows.
+    """
+    all_at_size = check_images(rows, preprocessor)
+    shape = (
+        len(rows),
+        len(preprocessor.columns),
+        preprocessor.height,
+        preprocessor.width,
+        preprocessor.channels,
+    )
+    return ChunkedArray(shape, np.uint8, partial(pixel_chunks, preprocessor, rows, all_at_size))
+
+
+def model_input(encoded: np.ndarray | ChunkedArray) -> np.ndarray:
+    """Pixels as they are stored, uint8, a memory map read in place; the tower rescales them."""
+    return np.asarray(encoded)
 
 
 def build_tower(

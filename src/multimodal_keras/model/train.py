@@ -11,7 +11,11 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
+from multimodal_keras.model.inputs import RowBatches
 from multimodal_keras.targets import BINARY, MULTICLASS, TargetEncoder
+
+# Rows in memory as (inputs, targets), or rows read batch by batch from their arrays.
+Rows = tuple[Mapping[str, np.ndarray], np.ndarray] | RowBatches
 
 LOSSES = {
     BINARY: "binary_crossentropy",
@@ -75,6 +79,18 @@ def dataset(
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def as_dataset(rows: Rows, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches of (inputs, targets) from rows in memory or from ``RowBatches``."""
+    if isinstance(rows, RowBatches):
+        return rows.dataset(batch_size, shuffle_seed)
+    return dataset(*rows, batch_size, shuffle_seed)
+
+
+def row_targets(rows: Rows) -> np.ndarray:
+    """The targets of the rows, in memory."""
+    return rows.row_targets if isinstance(rows, RowBatches) else rows[1]
+
+
 def progress_verbosity(setting: str | int) -> int:
     """Keras verbosity: a progress bar in a terminal, one line per epoch elsewhere."""
     if setting == "auto":
@@ -85,12 +101,16 @@ def progress_verbosity(setting: str | int) -> int:
 def fit_model(
     model: keras.Model,
     target: TargetEncoder,
-    train: tuple[Mapping[str, np.ndarray], np.ndarray],
-    validation: tuple[Mapping[str, np.ndarray], np.ndarray],
+    train: Rows,
+    validation: Rows,
     params: Mapping[str, Any],
     seed: int,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> dict[str, list[float]]:
-    """Fit the model in place and return its history, restoring the best validation weights."""
+    """Fit the model in place and return its history, restoring the best validation weights.
+
+    ``train`` and ``validation`` are (inputs, targets) in memory, or ``RowBatches``.
+    """
     seed_everything(seed, bool(params.get("deterministic", True)))
     compile_model(model, target, float(params["learning_rate"]))
     batch_size = int(params["batch_size"])
@@ -100,11 +120,11 @@ def fit_model(
         restore_best_weights=True,
     )
     history = model.fit(
-        dataset(*train, batch_size, shuffle_seed=seed),
-        validation_data=dataset(*validation, batch_size),
+        as_dataset(train, batch_size, shuffle_seed=seed),
+        validation_data=as_dataset(validation, batch_size),
         epochs=int(params["epochs"]),
-        callbacks=[early_stopping],
-        class_weight=class_weights(params.get("class_weight"), target, train[1]),
+        callbacks=[early_stopping, *(callbacks or [])],
+        class_weight=class_weights(params.get("class_weight"), target, row_targets(train)),
         shuffle=False,  # the training dataset shuffles itself, with the seed
         verbose=progress_verbosity(params.get("verbose", "auto")),
     )

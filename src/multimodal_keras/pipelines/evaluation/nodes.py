@@ -16,7 +16,7 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import figures
 from multimodal_keras.model.evaluate import prediction_table, score
 from multimodal_keras.model.importance import permutation_importance
-from multimodal_keras.model.inputs import check_aligned, model_inputs
+from multimodal_keras.model.inputs import check_aligned, model_inputs, row_batches
 from multimodal_keras.model.train import input_names
 from multimodal_keras.splitting import TEST, split_positions
 from multimodal_keras.targets import TargetEncoder
@@ -47,9 +47,10 @@ def evaluate_model(
     """
     check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
     rows = split_positions(split_assignments, TEST)
-    inputs = model_inputs(input_names(trained_model), features, rows)
-    outputs = trained_model.predict(inputs, batch_size=int(evaluation["batch_size"]), verbose=0)
-    y_test = encoded_target["target"].to_numpy()[rows]
+    y = encoded_target["target"].to_numpy()
+    test = row_batches(input_names(trained_model), features, y, rows)
+    outputs = trained_model.predict(test.dataset(int(evaluation["batch_size"])), verbose=0)
+    y_test = test.row_targets
     metrics = {
         "task": target_encoder.task,
         "test_rows": len(rows),

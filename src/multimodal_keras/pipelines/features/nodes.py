@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.splitting import TRAIN, split_positions
 
@@ -61,10 +62,19 @@ def transform_for(modality: str) -> Callable[..., Any]:
             primary_table: The rows to encode.
 
         Returns:
-            A Parquet-ready frame (tabular modalities) or an array (text, image).
+            A Parquet-ready frame (tabular modalities), an array (text), or a ``ChunkedArray``
+            (image) that the catalog's dataset writes chunk by chunk.
         """
         started = time.perf_counter()
         encoded = MODALITIES[modality].transform(preprocessor, primary_table)
+        if isinstance(encoded, ChunkedArray):
+            logger.info(
+                "Encoding %d rows of %s features to shape %s, chunk by chunk as they are saved.",
+                len(primary_table),
+                modality,
+                encoded.shape,
+            )
+            return encoded
         logger.info(
             "Encoded %d rows of %s features to shape %s in %.1f s.",
             len(primary_table),

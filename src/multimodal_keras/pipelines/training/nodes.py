@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from multimodal_keras.model import figures
 from multimodal_keras.model.build import assemble_model
-from multimodal_keras.model.inputs import check_aligned, model_inputs
+from multimodal_keras.model.inputs import check_aligned, row_batches
 from multimodal_keras.model.train import fit_model, input_names
 from multimodal_keras.splitting import TRAIN, VALIDATION, split_positions
 from multimodal_keras.targets import TargetEncoder
@@ -75,8 +75,8 @@ def train_model(
     history = fit_model(
         untrained_model,
         target_encoder,
-        (model_inputs(names, features, train_rows), y[train_rows]),
-        (model_inputs(names, features, validation_rows), y[validation_rows]),
+        row_batches(names, features, y, train_rows),
+        row_batches(names, features, y, validation_rows),
         training,
         int(seed),
     )

@@ -1,0 +1,51 @@
+"""The benchmark command runs on a tiny table and reports every stage and target.
+
+Benchmarks are not tests: this only checks that ``python benchmarks/run.py`` works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):
+    output = tmp_path / "results.json"
+    command = [
+        sys.executable,
+        str(PROJECT_ROOT / "benchmarks" / "run.py"),
+        *("--rows", "120", "--categorical", "1", "--numerical", "1"),
+        *("--image-size", "16", "--repeats", "1", "--pipeline-repeats", "1"),
+        *("--skip", "steps", "memory", "scale"),
+        *("--workdir", str(tmp_path / "work"), "--output", str(output)),
+    ]
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+    finished = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    results = json.loads(output.read_text())
+    stages = {(row["stage"], row["approach"]) for row in results["stages"]["rows"]}
+    assert {("validation", "project"), ("image transform", "project"), ("split", "seed")} <= stages
+    assert set(results["images"]["runs"]) == {
+        "project",
+        "bare_tf_data",
+        "bare_tf_data_seed_ops",
+        "bare_decode_only",
+        "seed",
+    }
+    assert results["pipeline"]["plain"][0]["metrics"]["parameters"] == results["stages"][
+        "model_parameters"
+    ]
+    assert {row["target"] for row in results["targets"]} >= {
+        "image node throughput / seed's",
+        "kedro run / plain script, wall time",
+    }
+    assert "| validation |" in output.with_suffix(".md").read_text()
