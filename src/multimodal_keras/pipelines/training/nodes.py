@@ -83,7 +83,7 @@ def train_model(
         (model_inputs(names, features, validation_rows), y[validation_rows]),
         training,
         int(seed),
-        strategy,
+        strategy=strategy,
     )
     logger.info(
         "Trained for %d epoch(s) on %d rows over %d replica(s); best validation loss %.4f.",
