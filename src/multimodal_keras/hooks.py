@@ -1,10 +1,13 @@
-"""Project hooks: a line per node with its shapes, time and peak memory, and run records.
+"""Project hooks: a line per node with its shapes, time and peak memory, run records, and
+where training runs.
 
 ``NodeRecordHooks`` logs, for every node, what it read and wrote (rows and shapes), its
 wall time and its peak memory, and saves all of them after the run through the
 catalog's ``run_timings`` entry. ``RunRecordHooks`` logs metrics, figures, the model
 and the report to MLflow when the optional ``mlflow`` extra (kedro-mlflow) is installed
-and has started a run; without it, it does nothing.
+and has started a run; without it, it does nothing. ``DistributionHooks`` refuses
+Kedro's ``ParallelRunner``, sets up the configured distribution strategy before a run
+that trains loads any data, and keeps a non-chief worker's outputs off disk.
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.io import MemoryDataset, SharedMemoryDataCatalog
+from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
+
+from multimodal_keras.errors import MultimodalKerasError
 
 logger = logging.getLogger(__name__)
 
@@ -257,3 +264,94 @@ def log_record(mlflow: Any, kind: str, name: str, filename: str, data: Any) -> N
         mlflow.log_text(data, filename)
     else:
         logger.warning("Unknown run_record %r for %s; it is not recorded.", kind, name)
+
+
+TRAINING_PARAMETERS = "params:training"
+
+
+def is_parameter(name: str) -> bool:
+    """True for the catalog's parameter entries, which are never written."""
+    return name == "parameters" or name.startswith("params:")
+
+
+def refuse_parallel_runner(run_params: Mapping[str, Any], catalog: Any) -> None:
+    """Raise when the run uses ParallelRunner (Kedro gives it a shared-memory catalog)."""
+    if isinstance(catalog, SharedMemoryDataCatalog) or "ParallelRunner" in str(
+        run_params.get("runner")
+    ):
+        raise MultimodalKerasError(
+            "ParallelRunner cannot run this project, because it runs nodes in forked "
+            "processes where TensorFlow hangs once the parent process has started it and "
+            "no distribution strategy can follow; run with SequentialRunner (the default) "
+            "or ThreadRunner (`kedro run --runner ThreadRunner`)."
+        )
+
+
+class DistributionHooks:
+    """Where training runs: the runner, the distribution strategy, and who writes.
+
+    Before a run whose pipeline reads ``params:training``, it creates the configured
+    strategy (model/distribute.py): TensorFlow accepts logical CPUs and the multi-worker
+    strategy only before it starts, and the run starts it when it loads the untrained
+    model. Under ``multi_worker``, a worker that ``TF_CONFIG`` does not name chief runs
+    the same nodes with every dataset it would write replaced by an in-memory one, so
+    that only the chief writes models, metrics, reports and timings.
+    """
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
+    ) -> None:
+        refuse_parallel_runner(run_params, catalog)
+        if TRAINING_PARAMETERS not in pipeline.inputs():
+            return
+        from multimodal_keras.model import distribute
+
+        distribution = distribute.Distribution.from_training(catalog.load(TRAINING_PARAMETERS))
+        if distribution == distribute.Distribution():
+            return
+        strategy = distribute.prepare(distribution)
+        logger.info(
+            "Training with the %s strategy on %d replica(s).",
+            distribution.strategy,
+            strategy.num_replicas_in_sync,
+        )
+        if distribution.strategy == distribute.MULTI_WORKER and not distribute.is_chief():
+            kept = keep_outputs_in_memory(pipeline, catalog)
+            logger.info(
+                "This process is %s, not the chief: the %d datasets it could write stay "
+                "in memory, and the chief writes them.",
+                distribute.describe_task(),
+                len(kept),
+            )
+
+
+def keep_outputs_in_memory(pipeline: Pipeline, catalog: Any) -> list[str]:
+    """Replace every dataset the run could write with an in-memory one; their names.
+
+    The run's free inputs still load from disk; everything else (node outputs, and what
+    hooks save, such as ``run_timings``) is held in memory and written nowhere.
+    """
+    inputs = pipeline.inputs()
+    names = sorted(
+        name
+        for name in set(catalog.keys()) | pipeline.all_outputs()
+        if name not in inputs and not is_parameter(name)
+    )
+    catalog_logger = logging.getLogger("kedro.io.data_catalog")
+    quiet = QuietReplacements()
+    catalog_logger.addFilter(quiet)  # one line says it all; not a warning per dataset
+    try:
+        for name in names:
+            # Assigned, not copied: a Keras model does not deep-copy.
+            catalog[name] = MemoryDataset(copy_mode="assign")
+    finally:
+        catalog_logger.removeFilter(quiet)
+    return names
+
+
+class QuietReplacements(logging.Filter):
+    """Drops the data catalog's warning that a dataset is being replaced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Replacing dataset")

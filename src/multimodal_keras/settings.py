@@ -2,14 +2,15 @@
 
 import warnings
 
-from multimodal_keras.hooks import NodeRecordHooks, RunRecordHooks
+from multimodal_keras.hooks import DistributionHooks, NodeRecordHooks, RunRecordHooks
 
 # Modality artifacts are named <namespace>.<name> on purpose: that is Kedro's namespacing.
 warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
 
 # A line per node with its shapes, time and peak memory, saved to the run_timings dataset;
-# and, when the mlflow extra is installed, the run's metrics, figures, model and report.
-HOOKS = (NodeRecordHooks(timings_dataset="run_timings"), RunRecordHooks())
+# when the mlflow extra is installed, the run's metrics, figures, model and report; and
+# the distribution strategy, set up before any data loads (and no ParallelRunner).
+HOOKS = (NodeRecordHooks(timings_dataset="run_timings"), RunRecordHooks(), DistributionHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -126,19 +126,30 @@ class ProjectRun:
         return self.project / "data" / "08_reporting"
 
 
-@pytest.fixture(scope="session")
-def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A project copy with a tiny demo table and a ``conf/local`` that keeps the run short."""
-    project = copy_project(tmp_path_factory.mktemp("tiny_project"))
-    parameters = deep_update(base_parameters(project), TINY_OVERRIDES)
-    local = {key: parameters[key] for key in TINY_OVERRIDES}
+def make_tiny_project(
+    destination: Path, overrides: dict[str, Any] | None = None, rows: int = TINY_ROWS
+) -> tuple[Path, dict[str, Any]]:
+    """A project copy with a small demo table and a ``conf/local`` that keeps runs short.
+
+    ``overrides`` are merged over ``TINY_OVERRIDES`` into ``conf/local``.
+    """
+    project = copy_project(destination)
+    changes = deep_update(TINY_OVERRIDES, overrides or {})
+    parameters = deep_update(base_parameters(project), changes)
+    local = {key: parameters[key] for key in changes}
     (project / "conf" / "local" / "parameters.yml").write_text(yaml.safe_dump(local))
     demo = deep_update(parameters["demo"], {"image": {"size": TINY_IMAGE}})
     columns = {name: configured_columns(parameters.get(name)) for name in MODALITIES}
-    table = make_table(columns, parameters["table"]["target"], TINY_ROWS, demo, seed=3)
+    table = make_table(columns, parameters["table"]["target"], rows, demo, seed=3)
     catalog = yaml.safe_load((project / "conf" / "base" / "catalog.yml").read_text())
     table.to_parquet(project / catalog["raw_table"]["filepath"])
     return project, parameters
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A project copy with a tiny demo table and a ``conf/local`` that keeps the run short."""
+    return make_tiny_project(tmp_path_factory.mktemp("tiny_project"))
 
 
 @pytest.fixture(scope="session")

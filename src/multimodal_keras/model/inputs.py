@@ -17,6 +17,7 @@ import tensorflow as tf
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID
+from multimodal_keras.model import distribute
 
 
 def check_aligned(encoded: Mapping[str, Any], row_ids: pd.Series) -> None:
@@ -66,8 +67,16 @@ class RowBatches:
         """The targets of these rows only."""
         return self.targets[self.positions]
 
-    def dataset(self, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    def dataset(
+        self,
+        batch_size: int,
+        shuffle_seed: int | None = None,
+        shard: distribute.Shard | None = None,
+    ) -> tf.data.Dataset:
         """Batches of (inputs, targets); shuffled anew every epoch from the seed when given.
+
+        With a ``shard``, one input pipeline's endless share of the rows, taken as row
+        positions before any row is read (``distribute.worker_rows``).
 
         Shuffling row positions with ``Dataset.shuffle`` draws the same order as
         shuffling the rows themselves would, so batches match in-memory training's.
@@ -93,6 +102,7 @@ class RowBatches:
         rows = tf.data.Dataset.from_tensor_slices(self.positions.astype(np.int64))
         if shuffle_seed is not None:
             rows = rows.shuffle(len(self), seed=shuffle_seed, reshuffle_each_iteration=True)
+        rows = distribute.worker_rows(rows, shard)
         return (
             rows.batch(batch_size)
             .map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

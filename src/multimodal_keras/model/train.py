@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
+from multimodal_keras.model import distribute
 from multimodal_keras.model.inputs import RowBatches
 from multimodal_keras.targets import BINARY, MULTICLASS, TargetEncoder
 
@@ -71,19 +72,29 @@ def dataset(
     targets: np.ndarray,
     batch_size: int,
     shuffle_seed: int | None = None,
+    shard: distribute.Shard | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (inputs, targets), shuffled with a fixed seed for training."""
+    """Batches of (inputs, targets), shuffled with a fixed seed for training.
+
+    With a ``shard``, one input pipeline's endless share of the rows (``distribute.worker_rows``).
+    """
     data = tf.data.Dataset.from_tensor_slices((dict(inputs), targets))
     if shuffle_seed is not None:
         data = data.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
+    data = distribute.worker_rows(data, shard)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def as_dataset(rows: Rows, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+def as_dataset(
+    rows: Rows,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    shard: distribute.Shard | None = None,
+) -> tf.data.Dataset:
     """Batches of (inputs, targets) from rows in memory or from ``RowBatches``."""
     if isinstance(rows, RowBatches):
-        return rows.dataset(batch_size, shuffle_seed)
-    return dataset(*rows, batch_size, shuffle_seed)
+        return rows.dataset(batch_size, shuffle_seed, shard)
+    return dataset(*rows, batch_size, shuffle_seed, shard)
 
 
 def row_targets(rows: Rows) -> np.ndarray:
@@ -106,26 +117,46 @@ def fit_model(
     params: Mapping[str, Any],
     seed: int,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> dict[str, list[float]]:
     """Fit the model in place and return its history, restoring the best validation weights.
 
-    ``train`` and ``validation`` are (inputs, targets) in memory, or ``RowBatches``.
+    ``train`` and ``validation`` are (inputs, targets) in memory, or ``RowBatches``. Under
+    a distribution ``strategy`` (model/distribute.py) the model must have been made in its
+    scope (``distribute.replicate``), and ``batch_size`` is per replica.
     """
     seed_everything(seed, bool(params.get("deterministic", True)))
-    compile_model(model, target, float(params["learning_rate"]))
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        compile_model(model, target, float(params["learning_rate"]))
     batch_size = int(params["batch_size"])
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss",
         patience=int(params["early_stopping_patience"]),
         restore_best_weights=True,
     )
+    weights = class_weights(params.get("class_weight"), target, row_targets(train))
+    verbose = progress_verbosity(params.get("verbose", "auto"))
+    if distribute.is_distributed(strategy):
+        return distribute.fit_distributed(
+            model,
+            strategy,
+            lambda shard, size: as_dataset(train, size, shuffle_seed=seed, shard=shard),
+            len(row_targets(train)),
+            batch_size,
+            as_dataset(validation, batch_size),
+            int(params["epochs"]),
+            [early_stopping, *(callbacks or [])],
+            weights,
+            verbose,
+        )
     history = model.fit(
         as_dataset(train, batch_size, shuffle_seed=seed),
         validation_data=as_dataset(validation, batch_size),
         epochs=int(params["epochs"]),
         callbacks=[early_stopping, *(callbacks or [])],
-        class_weight=class_weights(params.get("class_weight"), target, row_targets(train)),
+        class_weight=weights,
         shuffle=False,  # the training dataset shuffles itself, with the seed
-        verbose=progress_verbosity(params.get("verbose", "auto")),
+        verbose=verbose,
     )
     return {key: [float(value) for value in values] for key, values in history.history.items()}

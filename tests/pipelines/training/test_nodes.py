@@ -7,6 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner, ThreadRunner
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
@@ -16,7 +19,9 @@ from multimodal_keras.pipelines.data_processing.nodes import (
     split_rows,
 )
 from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+from multimodal_keras.pipelines.training import create_pipeline
 from multimodal_keras.pipelines.training.nodes import build_model, train_model
+from tests.test_pipeline_registry import KeptMemoryDataset
 
 
 @pytest.fixture
@@ -93,3 +98,42 @@ def test_training_refuses_features_out_of_step_with_split_assignments(artifacts)
 
     with pytest.raises(MultimodalKerasError, match="numerical"):
         train(artifacts, stale)
+
+
+def training_catalog(artifacts: dict[str, Any]) -> DataCatalog:
+    params = artifacts["params"]
+    catalog = DataCatalog(
+        {
+            "target_encoder": MemoryDataset(artifacts["target_encoder"]),
+            "encoded_target": MemoryDataset(artifacts["encoded_target"]),
+            "split_assignments": MemoryDataset(artifacts["split_assignments"]),
+            **{f"params:{key}": MemoryDataset(params[key]) for key in ("model", "training")},
+            "params:seed": MemoryDataset(0),
+            "untrained_model": KeptMemoryDataset(copy_mode="assign"),
+            "trained_model": KeptMemoryDataset(copy_mode="assign"),
+            "training_history": KeptMemoryDataset(),
+            "learning_curves": KeptMemoryDataset(copy_mode="assign"),
+        }
+    )
+    for name in MODALITIES:
+        catalog[f"{name}.preprocessor"] = MemoryDataset(artifacts["preprocessors"][name])
+        catalog[f"{name}.features"] = MemoryDataset(artifacts["features"][name], copy_mode="assign")
+    return catalog
+
+
+@pytest.mark.parametrize("runner", [SequentialRunner, ThreadRunner])
+@pytest.mark.parametrize("strategy", ["default", "mirrored"])
+def test_the_training_pipeline_runs_with_the_sequential_and_thread_runners(
+    artifacts, runner, strategy
+):
+    # `mirrored` on one device here: logical CPUs need a fresh process (tests/integration).
+    artifacts["params"]["training"]["distribution"] = {"strategy": strategy}
+    catalog = training_catalog(artifacts)
+
+    runner().run(create_pipeline(), catalog)
+
+    history = catalog.load("training_history")
+    assert set(history) == {"loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc"}
+    assert len(history["loss"]) == artifacts["params"]["training"]["epochs"]
+    trained = catalog.load("trained_model")  # free of the strategy it was trained under
+    assert not any(isinstance(v.value, tf.distribute.DistributedValues) for v in trained.variables)

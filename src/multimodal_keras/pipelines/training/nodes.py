@@ -10,7 +10,7 @@ import keras
 import pandas as pd
 from matplotlib.figure import Figure
 
-from multimodal_keras.model import figures
+from multimodal_keras.model import distribute, figures
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.model.inputs import check_aligned, row_batches
 from multimodal_keras.model.train import fit_model, input_names
@@ -60,7 +60,8 @@ def train_model(
         target_encoder: The fitted target encoding.
         encoded_target: Every row's encoded target.
         split_assignments: Which rows train and which validate.
-        training: ``params:training``: epochs, batch size, learning rate, patience, class weights.
+        training: ``params:training``: epochs, batch size, learning rate, patience, class
+            weights, and the distribution strategy (see model/distribute.py).
         seed: ``params:seed``.
         **features: ``<modality>.features`` for each modality.
 
@@ -72,18 +73,25 @@ def train_model(
     y = encoded_target["target"].to_numpy()
     train_rows = split_positions(split_assignments, TRAIN)
     validation_rows = split_positions(split_assignments, VALIDATION)
+    # The strategy, and the model made in its scope; both are as before under `default`.
+    strategy = distribute.strategy_for(distribute.Distribution.from_training(training))
+    model = distribute.replicate(untrained_model, strategy)
     history = fit_model(
-        untrained_model,
+        model,
         target_encoder,
         row_batches(names, features, y, train_rows),
         row_batches(names, features, y, validation_rows),
         training,
         int(seed),
+        strategy=strategy,
     )
     logger.info(
-        "Trained for %d epoch(s) on %d rows; best validation loss %.4f.",
+        "Trained for %d epoch(s) on %d rows over %d replica(s); best validation loss %.4f.",
         len(history["loss"]),
         len(train_rows),
+        strategy.num_replicas_in_sync,
         min(history["val_loss"]),
     )
-    return untrained_model, history, figures.learning_curves(history)
+    if distribute.is_distributed(strategy):
+        model = distribute.detach(model)
+    return model, history, figures.learning_curves(history)
