@@ -6,6 +6,7 @@ import copy
 import itertools
 from typing import Any
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -125,3 +126,23 @@ def test_embedding_categorical_and_convolutional_text_towers_predict(
     assert model.get_layer("text_conv_per_column") is not None
     outputs = model.predict(model_arrays(preprocessors, table), verbose=0)
     assert outputs.shape == (ROWS, 3)
+
+
+def _all_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    inner = [child for child in getattr(layer, "layers", []) or []]
+    inner += [layer.layer] if isinstance(layer, keras.layers.TimeDistributed) else []
+    return [layer, *(found for child in inner for found in _all_layers(child))]
+
+
+def test_model_has_no_lambda_layer_and_reloads_with_safe_mode_on(fitted, tmp_path):
+    target = fit_target_encoder(TARGETS[MULTICLASS], MULTICLASS)
+    model = assemble_model(fitted["active"], target, fitted["model"])
+
+    assert not [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Lambda)]
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        reloaded.predict(fitted["arrays"], verbose=0),
+        model.predict(fitted["arrays"], verbose=0),
+        atol=1e-6,
+    )
