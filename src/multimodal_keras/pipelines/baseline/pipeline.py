@@ -3,6 +3,7 @@
 from kedro.pipeline import Pipeline, node
 
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.baseline.nodes import (
     FEATURES_SUFFIX,
     PREPROCESSOR_SUFFIX,
@@ -41,7 +42,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "encoded_target": "encoded_target",
                     "split_assignments": "split_assignments",
                     "primary_table": "primary_table",
-                    **{name: f"{name}.features" for name in MODALITIES},
+                    **per_modality("{}.features"),
                 },
                 outputs="baseline_metrics",
                 name="evaluate_baseline",

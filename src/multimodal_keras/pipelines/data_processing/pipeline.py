@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.data_processing.nodes import (
     encode_target,
     fit_target,
@@ -13,7 +13,7 @@ from multimodal_keras.pipelines.data_processing.nodes import (
 
 def create_pipeline(**kwargs) -> Pipeline:
     """validate_table -> split_rows -> fit_target -> encode_target."""
-    modality_params = {name: f"params:{name}" for name in MODALITIES}
+    modality_params = per_modality("params:{}")
     return Pipeline(
         [
             node(

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.evaluation.nodes import (
     collect_metrics,
     evaluate_model,
@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "encoded_target": "encoded_target",
                     "split_assignments": "split_assignments",
                     "evaluation": "params:evaluation",
-                    **{name: f"{name}.features" for name in MODALITIES},
+                    **per_modality("{}.features"),
                 },
                 outputs=["model_metrics", "test_predictions", "evaluation_figures"],
                 name="evaluate_model",
@@ -42,7 +42,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "split_assignments": "split_assignments",
                     "importance": "params:modality_importance",
                     "seed": "params:seed",
-                    **{name: f"{name}.features" for name in MODALITIES},
+                    **per_modality("{}.features"),
                 },
                 outputs=["modality_importance", "modality_importance_chart"],
                 name="measure_modality_importance",

@@ -3,6 +3,7 @@
 from kedro.pipeline import Pipeline, node
 
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.features.nodes import transform_for
 from multimodal_keras.pipelines.inference.nodes import predict, validate_inference_table
 
@@ -34,7 +35,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "inference_table": "inference_table",
                     "table": "params:table",
-                    **{name: f"params:{name}" for name in MODALITIES},
+                    **per_modality("params:{}"),
                 },
                 outputs="inference_rows",
                 name="validate_inference_table",
@@ -47,7 +48,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_encoder": "target_encoder",
                     "inference_rows": "inference_rows",
                     "inference": "params:inference",
-                    **{name: f"{name}.inference_features" for name in MODALITIES},
+                    **per_modality("{}.inference_features"),
                 },
                 outputs="predictions",
                 name="predict",

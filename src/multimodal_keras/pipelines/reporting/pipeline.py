@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.reporting.nodes import build_run_report
 
 
@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_encoder": "target_encoder",
                     "parameters": "parameters",
                     "reporting": "params:reporting",
-                    **{name: f"{name}.preprocessor" for name in MODALITIES},
+                    **per_modality("{}.preprocessor"),
                 },
                 outputs="run_report",
                 name="build_run_report",

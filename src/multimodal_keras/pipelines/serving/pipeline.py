@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.serving.nodes import export_serving_model
 
 
@@ -15,7 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "trained_model": "trained_model",
                     "target_encoder": "target_encoder",
-                    **{name: f"{name}.preprocessor" for name in MODALITIES},
+                    **per_modality("{}.preprocessor"),
                 },
                 outputs="serving_model",
                 name="export_serving_model",

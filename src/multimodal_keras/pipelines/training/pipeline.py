@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline, node
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.training.nodes import build_model, train_model
 
 
@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_encoder": "target_encoder",
                     "model": "params:model",
                     "seed": "params:seed",
-                    **{name: f"{name}.preprocessor" for name in MODALITIES},
+                    **per_modality("{}.preprocessor"),
                 },
                 outputs="untrained_model",
                 name="build_model",
@@ -30,7 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "split_assignments": "split_assignments",
                     "training": "params:training",
                     "seed": "params:seed",
-                    **{name: f"{name}.features" for name in MODALITIES},
+                    **per_modality("{}.features"),
                 },
                 outputs=["trained_model", "training_history", "learning_curves"],
                 name="train_model",
