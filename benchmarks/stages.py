@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -304,15 +303,12 @@ def stages(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _image_node(project: Path, column_count: int) -> Any:
-    from multimodal_keras.datasets import NumpyDataset
+def _image_node(catalog: Any) -> Any:
+    """The image transform node followed by the save of its output, as the catalog declares it."""
     from multimodal_keras.pipelines.features.nodes import transform_for
 
-    scratch = Path(tempfile.mkdtemp(dir=project))
-
     def run(preprocessor: Any, primary: pd.DataFrame) -> None:
-        encoded = transform_for("image")(preprocessor, primary)
-        NumpyDataset(filepath=str(scratch / "image_tensors.npy")).save(encoded)
+        catalog.save("image.features", transform_for("image")(preprocessor, primary))
 
     return run
 
@@ -327,7 +323,7 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     columns = preprocessor.columns
     count = len(primary) * len(columns)
     size = (preprocessor.height, preprocessor.width)
-    node = _image_node(project, len(columns))
+    node = _image_node(catalog)
     encoded = [bytes(cell) for column in columns for cell in primary[column]]
 
     def bare(decode: Any) -> None:
@@ -376,13 +372,13 @@ def memory(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     from multimodal_keras.modalities import image
     from multimodal_keras.modalities.base import ROW_ID
 
-    _, params = _session(project)
+    catalog, params = _session(project)
     table = pd.read_parquet(options["table"])
     columns = [column for column in table.columns if column in params["image"]["columns"]]
     primary = table[columns].copy()
     primary.insert(0, ROW_ID, np.arange(len(primary), dtype=np.int64))
     preprocessor = image.fit(primary.iloc[:0], params["image"])
-    node = _image_node(project, len(columns))
+    node = _image_node(catalog)
     taken = measure(lambda: node(preprocessor, primary))
     pixels = len(primary) * len(columns) * preprocessor.height * preprocessor.width
     return {

@@ -4,6 +4,12 @@ kedro-datasets has no ``.npy`` dataset; arrays of image pixels and token ids are
 large, so loading maps the file instead of reading it, and saving writes a
 temporary file that replaces the old one only once it is complete. A
 ``ChunkedArray`` is written chunk by chunk, so saving never holds the whole array.
+
+With ``save_args: {write_through: true}`` each chunk is flushed to disk and dropped
+from the page cache as soon as it is written: a pixel file larger than memory then
+leaves no gigabytes of dirty cache behind, the file is on disk before it replaces the
+old one, and fresh cache pages (slow to fault in on virtual machines that hand freed
+memory back to the host) are not needed for every byte written.
 """
 
 from __future__ import annotations
@@ -36,10 +42,24 @@ class UnusableDataError(MultimodalKerasError, DatasetError):
     """
 
 
-def write_npy(stream: Any, data: np.ndarray | ChunkedArray) -> None:
-    """Write an array, or a chunked array one chunk at a time, as ``.npy`` to a binary stream."""
+def write_through(stream: Any, start: int) -> None:
+    """Flush a local file's bytes from ``start`` on to disk and drop them from the page cache."""
+    stream.flush()
+    descriptor = stream.fileno()
+    os.fdatasync(descriptor)
+    if hasattr(os, "posix_fadvise"):  # Linux; elsewhere the pages stay cached until evicted
+        os.posix_fadvise(descriptor, start, 0, os.POSIX_FADV_DONTNEED)
+
+
+def write_npy(stream: Any, data: np.ndarray | ChunkedArray, through: bool = False) -> None:
+    """Write an array, or a chunked array one chunk at a time, as ``.npy`` to a binary stream.
+
+    ``through`` (local files only) calls ``write_through`` after every chunk.
+    """
     if not isinstance(data, ChunkedArray):
         np.save(stream, data, allow_pickle=False)
+        if through:
+            write_through(stream, 0)
         return
     header = {
         "descr": np.lib.format.dtype_to_descr(data.dtype),
@@ -48,8 +68,12 @@ def write_npy(stream: Any, data: np.ndarray | ChunkedArray) -> None:
     }
     np.lib.format.write_array_header_1_0(stream, header)
     # Plain writes rather than a writable memmap: mapped pages would count as resident.
+    written = 0
     for chunk in data.chunks():
         stream.write(np.ascontiguousarray(chunk).data)
+        if through:
+            write_through(stream, written)
+            written = stream.tell()
 
 
 class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
@@ -62,15 +86,19 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
           filepath: data/04_feature/image_tensors.npy
           load_args:
             mmap_mode: r
+          save_args:
+            write_through: true
     """
 
     DEFAULT_LOAD_ARGS: dict[str, Any] = {"mmap_mode": "r"}
+    DEFAULT_SAVE_ARGS: dict[str, Any] = {"write_through": False}
 
     def __init__(
         self,
         *,
         filepath: str,
         load_args: dict[str, Any] | None = None,
+        save_args: dict[str, Any] | None = None,
         version: Version | None = None,
         credentials: dict[str, Any] | None = None,
         fs_args: dict[str, Any] | None = None,
@@ -79,11 +107,19 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         """Create a dataset for the ``.npy`` file at ``filepath`` (any fsspec protocol).
 
         ``load_args`` go to ``numpy.load``; ``mmap_mode`` applies to local files only.
+        ``save_args`` takes ``write_through`` (local files only; see the module's docstring).
         """
+        unknown = set(save_args or {}) - set(self.DEFAULT_SAVE_ARGS)
+        if unknown:
+            raise DatasetError(
+                f"NumpyDataset save_args {sorted(unknown)} are not known; "
+                f"use only {sorted(self.DEFAULT_SAVE_ARGS)}."
+            )
         protocol, path = get_protocol_and_path(filepath, version)
         self._protocol = protocol
         self._fs = fsspec.filesystem(protocol, **(deepcopy(credentials) or {}), **(fs_args or {}))
         self._load_args = {**self.DEFAULT_LOAD_ARGS, **(load_args or {})}
+        self._save_args = {**self.DEFAULT_SAVE_ARGS, **(save_args or {})}
         self.metadata = metadata
         super().__init__(
             filepath=PurePosixPath(path),
@@ -97,6 +133,7 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
             "filepath": self._filepath,
             "protocol": self._protocol,
             "load_args": self._load_args,
+            "save_args": self._save_args,
             "version": self._version,
         }
 
@@ -127,9 +164,10 @@ class NumpyDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
         target = Path(save_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(target.name + ".partial")
+        through = bool(self._save_args["write_through"])
         try:
             with temporary.open("wb") as stream:
-                write_npy(stream, array)
+                write_npy(stream, array, through)
             os.replace(temporary, target)
         except BaseException:
             temporary.unlink(missing_ok=True)
