@@ -46,7 +46,7 @@ def write_through(stream: Any, start: int) -> None:
     """Flush a local file's bytes from ``start`` on to disk and drop them from the page cache."""
     stream.flush()
     descriptor = stream.fileno()
-    os.fdatasync(descriptor)
+    getattr(os, "fdatasync", os.fsync)(descriptor)  # macOS has fsync only
     if hasattr(os, "posix_fadvise"):  # Linux; elsewhere the pages stay cached until evicted
         os.posix_fadvise(descriptor, start, 0, os.POSIX_FADV_DONTNEED)
 
