@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -18,14 +16,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
 
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import configured_columns
 from multimodal_keras.synthetic import make_table
 from multimodal_keras.validation import with_row_ids
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from tests.configuration import load_conf
 
 # Sizes small enough that building, training and predicting take a fraction of a second.
 SMALL_IMAGE = 12
@@ -37,21 +33,10 @@ SMALL_TOWERS: dict[str, dict[str, Any]] = {
 }
 
 
-def load_base_parameters() -> dict[str, Any]:
-    """The parameters of ``conf/base``, resolved as Kedro resolves them."""
-    with warnings.catch_warnings():
-        # OmegaConf's notice about how Kedro registers its resolvers is not ours to act on.
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(
-            str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
-        )
-        return dict(loader["parameters"])
-
-
 @pytest.fixture(scope="session")
 def shared_project_parameters() -> dict[str, Any]:
     """The project's parameters, loaded once; read them only, never change them."""
-    return load_base_parameters()
+    return load_conf("parameters")
 
 
 @pytest.fixture

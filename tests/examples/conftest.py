@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scratch_project import PROJECT_ROOT, load_parameters, make_project_copy
+from scratch_project import make_project_copy
+
+from tests.configuration import load_conf
 
 
 @pytest.fixture
@@ -19,4 +21,4 @@ def project_copy(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def base_parameters() -> dict[str, Any]:
     """The parameters of ``conf/base``."""
-    return load_parameters(PROJECT_ROOT / "conf")
+    return load_conf("parameters")

@@ -2,8 +2,7 @@
 
 ``make_project_copy`` lays out a scratch project (configuration, scripts, source, an
 empty data tree) so that runs never overwrite this checkout's data; ``run_kedro`` runs
-``kedro run`` there in a subprocess; ``load_parameters`` and ``load_catalog`` read the
-configuration as the project merges it. The fixtures are in this folder's conftest.py.
+``kedro run`` there in a subprocess. The fixtures are in this folder's conftest.py.
 """
 
 from __future__ import annotations
@@ -13,13 +12,9 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from kedro.config import OmegaConfigLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_LAYERS = [
@@ -103,24 +98,3 @@ def run_kedro(project: Path, environment: str, timeout: float = 600) -> Complete
     return run_in(project, "-m", "kedro", "run", "--env", environment, timeout=timeout)
 
 
-def load_parameters(conf: Path, environment: str = "base") -> dict[str, Any]:
-    """The parameters of ``conf/<environment>`` merged over base, as the project merges them."""
-    from multimodal_keras.settings import CONFIG_LOADER_ARGS
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(
-            str(conf),
-            base_env="base",
-            default_run_env=environment,
-            merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"],
-        )
-        return dict(loader["parameters"])
-
-
-def load_catalog(conf: Path, environment: str) -> dict[str, Any]:
-    """The catalog configuration of ``conf/<environment>`` merged over base."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(str(conf), base_env="base", default_run_env=environment)
-        return dict(loader["catalog"])

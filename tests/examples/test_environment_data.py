@@ -17,23 +17,24 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 from environments import ENVIRONMENTS  # noqa: E402
 from kedro.io import AbstractDataset  # noqa: E402
-from scratch_project import PROJECT_ROOT, load_catalog, load_parameters  # noqa: E402
+from scratch_project import PROJECT_ROOT  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES, image  # noqa: E402
 from multimodal_keras.pipelines.data_processing.nodes import validate_table  # noqa: E402
+from tests.configuration import load_conf  # noqa: E402
 
 CONF = PROJECT_ROOT / "conf"
 
 
 def load_raw_table(project: Path, environment: str) -> pd.DataFrame:
     """The environment's raw_table, as its catalog entry loads it from ``project``."""
-    config = dict(load_catalog(project / "conf", environment)["raw_table"])
+    config = dict(load_conf("catalog", project / "conf", environment)["raw_table"])
     config["filepath"] = str(project / config["filepath"])
     return AbstractDataset.from_config("raw_table", config).load()
 
 
 def validated(project: Path, environment: str) -> pd.DataFrame:
-    params = load_parameters(project / "conf", environment)
+    params = load_conf("parameters", project / "conf", environment)
     raw = load_raw_table(project, environment)
     modalities = {name: params[name] for name in MODALITIES}
     # Image paths resolve under a root relative to the project, as in `kedro run`.
@@ -76,7 +77,7 @@ def test_committed_table_is_present_with_its_licence_and_validates(name):
     for file in ENVIRONMENTS[name].committed:
         assert (PROJECT_ROOT / "data" / "01_raw" / file).is_file(), file
     primary = validated(PROJECT_ROOT, name)
-    params = load_parameters(CONF, name)
+    params = load_conf("parameters", CONF, name)
     assert primary[params["table"]["target"]].nunique() >= 2
     assert len(primary) > 300
 
@@ -93,7 +94,7 @@ def test_digits_script_writes_png_files_and_an_index_the_pipeline_reads(project_
         sys.modules.pop("_project", None)
 
     primary = validated(project, "digits")
-    params = load_parameters(project / "conf", "digits")
+    params = load_conf("parameters", project / "conf", "digits")
     assert len(primary) == 1797
     assert primary[params["table"]["target"]].nunique() == 10
     options = params["image"] | {"root": str(project / params["image"]["root"])}

@@ -12,18 +12,17 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kedro.config import OmegaConfigLoader
 
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import configured_columns
 from multimodal_keras.synthetic import make_table
+from tests.configuration import load_conf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOG_WIDTH = 1000
@@ -55,14 +54,6 @@ def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
-
-
-def base_parameters(project: Path) -> dict[str, Any]:
-    """The parameters of ``conf/base``, resolved as Kedro resolves them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(str(project / "conf"), base_env="base", default_run_env="base")
-        return dict(loader["parameters"])
 
 
 def kedro_environment() -> dict[str, str]:
@@ -135,7 +126,7 @@ def make_tiny_project(
     """
     project = copy_project(destination)
     changes = deep_update(TINY_OVERRIDES, overrides or {})
-    parameters = deep_update(base_parameters(project), changes)
+    parameters = deep_update(load_conf("parameters", project / "conf"), changes)
     local = {key: parameters[key] for key in changes}
     (project / "conf" / "local" / "parameters.yml").write_text(yaml.safe_dump(local))
     demo = deep_update(parameters["demo"], {"image": {"size": TINY_IMAGE}})

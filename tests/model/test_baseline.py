@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import warnings
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -13,7 +11,6 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from kedro.config import OmegaConfigLoader  # noqa: E402
 
 from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
 from multimodal_keras.modalities import MODALITIES  # noqa: E402
@@ -34,18 +31,15 @@ from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
 )
 from multimodal_keras.splitting import TRAIN, split_positions  # noqa: E402
 from multimodal_keras.synthetic import make_table  # noqa: E402
+from tests.configuration import load_conf  # noqa: E402
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 SIZE = 8
 POISON = "zzpoison"
 
 
 @pytest.fixture(scope="module")
 def base_params() -> dict[str, Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(str(CONF), base_env="base", default_run_env="base")
-        params = dict(loader["parameters"])
+    params = load_conf("parameters")
     params["image"].update(height=SIZE, width=SIZE)
     params["demo"]["image"]["size"] = SIZE
     params["baseline"]["linear"]["image_size"] = [4, 4]

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from kedro.config import OmegaConfigLoader
 from sklearn.metrics import log_loss, roc_auc_score
 
 from multimodal_keras.modalities import MODALITIES
@@ -24,8 +20,7 @@ from multimodal_keras.pipelines.evaluation.nodes import measure_modality_importa
 from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
 from multimodal_keras.pipelines.training.nodes import build_model, train_model
 from multimodal_keras.synthetic import make_table
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.configuration import load_conf
 
 
 def sigmoid(values: np.ndarray) -> np.ndarray:
@@ -113,18 +108,9 @@ def test_fewer_than_one_repeat_is_refused(signal_and_ignored):
         )
 
 
-def base_parameters() -> dict[str, Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(
-            str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
-        )
-        return copy.deepcopy(dict(loader["parameters"]))
-
-
 def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     """The target depends on the categorical columns; the numerical ones are random numbers."""
-    params = base_parameters()
+    params = load_conf("parameters")
     rows, target = 900, params["table"]["target"]
     noise_columns = ["noise_a", "noise_b"]
     table = make_table(

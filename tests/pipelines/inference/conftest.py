@@ -6,9 +6,7 @@ fitting, training and exporting take seconds; the nodes are the project's own.
 
 from __future__ import annotations
 
-import copy
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from kedro.config import OmegaConfigLoader  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES  # noqa: E402
 from multimodal_keras.modalities.base import configured_columns  # noqa: E402
@@ -38,6 +35,7 @@ from multimodal_keras.pipelines.training.nodes import build_model, train_model  
 from multimodal_keras.splitting import TEST, split_positions  # noqa: E402
 from multimodal_keras.synthetic import make_table  # noqa: E402
 from multimodal_keras.targets import TargetEncoder  # noqa: E402
+from tests.configuration import load_conf  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # The committed sample of new rows that `kedro run --pipelines inference` scores by default.
@@ -51,19 +49,9 @@ TINY_TOWERS: dict[str, dict[str, Any]] = {
 }
 
 
-def base_parameters() -> dict[str, Any]:
-    """The parameters of ``conf/base``, as Kedro resolves them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(
-            str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
-        )
-        return copy.deepcopy(dict(loader["parameters"]))
-
-
 def tiny_parameters() -> dict[str, Any]:
     """The parameters of ``conf/base`` with tiny images, towers and one epoch."""
-    params = base_parameters()
+    params = load_conf("parameters")
     params["image"].update(height=IMAGE_SIZE, width=IMAGE_SIZE, chunk_size=64)
     params["text"].update(max_tokens=100, sequence_length=8)
     for name, tower in TINY_TOWERS.items():

@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
 
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.pipeline_registry import register_pipelines
 from multimodal_keras.synthetic import make_new_rows
+from tests.configuration import load_conf
 from tests.pipelines.inference.conftest import (
-    PROJECT_ROOT,
     SAMPLE,
     TrainedProject,
-    base_parameters,
     feature_columns,
     score_with_pipeline,
 )
@@ -27,10 +25,7 @@ def pipelines():
 
 @pytest.fixture(scope="module")
 def catalog_config() -> dict:
-    loader = OmegaConfigLoader(
-        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
-    )
-    return dict(loader["catalog"])
+    return load_conf("catalog")
 
 
 def test_inference_nodes_are_named_and_tagged(pipelines):
@@ -66,7 +61,7 @@ def test_every_inference_and_serving_dataset_is_declared_with_a_viz_layer(
 
 
 def test_the_committed_sample_is_what_the_demo_settings_make():
-    params = base_parameters()
+    params = load_conf("parameters")
     demo = params["demo"]
     expected = make_new_rows(
         feature_columns(params), params["table"]["target"], demo, demo["new_rows"]
@@ -75,7 +70,7 @@ def test_the_committed_sample_is_what_the_demo_settings_make():
 
 
 def test_the_committed_sample_has_no_target_and_what_training_never_saw():
-    params = base_parameters()
+    params = load_conf("parameters")
     columns = feature_columns(params)
     sample = pd.read_parquet(SAMPLE)
     unseen = params["demo"]["new_rows"]["unseen_category"]
