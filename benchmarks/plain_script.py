@@ -140,7 +140,7 @@ if images:
     layers = [keras.layers.Rescaling(1.0 / 255.0)]
     for filters in tower["conv_filters"]:
         layers += [
-            keras.layers.Conv2D(filters, tower["kernel_size"], padding="same"),
+            keras.layers.Conv2D(filters, tower["kernel_size"], padding="same", use_bias=False),
             keras.layers.BatchNormalization(),
             keras.layers.Activation("relu"),
             keras.layers.MaxPooling2D(),

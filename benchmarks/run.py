@@ -64,6 +64,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     size.add_argument("--text", type=int, default=1, help="text columns")
     size.add_argument("--image-columns", type=int, default=1, help="image columns (one PNG a row)")
     size.add_argument("--image-size", type=int, default=64, help="side of the PNGs, in pixels")
+    # The project and the plain script must do the same work: where the project would pick
+    # a value per table (auto), both use these.
+    size.add_argument("--sequence-length", type=int, default=32, help="text ids per column")
+    size.add_argument("--batch-size", type=int, default=64, help="training rows per step")
     size.add_argument(
         "--target-size", type=int, default=None, help="side images are resized to (default: same)"
     )
@@ -98,6 +102,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Set from the command line before any project is made (--sequence-length, --batch-size).
+PINNED: dict[str, int] = {}
+
+
 def read_conf(name: str) -> dict[str, Any]:
     return yaml.safe_load((REPO / "conf" / "base" / f"{name}.yml").read_text())
 
@@ -116,7 +124,24 @@ def make_project(
     for modality, names in columns.items():
         features[modality]["columns"] = names
     features["image"].update(source="bytes", height=target_size, width=target_size)
+    features["text"]["sequence_length"] = PINNED["sequence_length"]
+    # The model the plain script builds: one-hot categories, scaled numbers, averaged word
+    # embeddings, one convolution per block, Adam; the figures time the pipeline around it.
+    features["categorical"]["encoding"] = "one_hot"
+    features["text"]["ngrams"] = None
     (base / "parameters_features.yml").write_text(yaml.safe_dump(features, sort_keys=False))
+    training = read_conf("parameters_training")
+    towers = training["model"]["towers"]
+    towers["numerical"]["encoding"] = "none"
+    towers["text"].update(tfidf=False, encoder="average")
+    towers["image"].update(convs_per_block=1, pool_until=1, pooled_dropout=0.0)
+    towers["image"]["augmentation"] = {"translation": 0.0}
+    training["model"]["wide"] = {"enabled": False}
+    training["training"].update(
+        optimizer="adam", monitor="val_loss", learning_rate_schedule={"kind": "constant"}
+    )
+    training["training"]["batch_size"] = PINNED["batch_size"]
+    (base / "parameters_training.yml").write_text(yaml.safe_dump(training, sort_keys=False))
     processing = read_conf("parameters_data_processing")
     processing["table"]["target"] = TARGET
     (base / "parameters_data_processing.yml").write_text(
@@ -184,11 +209,11 @@ def plain_settings(
         "validation_fraction": processing["split"]["validation_fraction"],
         "min_frequency": features["categorical"]["min_frequency"],
         "max_tokens": features["text"]["max_tokens"],
-        "sequence_length": features["text"]["sequence_length"],
+        "sequence_length": PINNED["sequence_length"],
         "image_size": [target_size, target_size],
         "towers": training["model"]["towers"],
         "fusion": training["model"]["fusion"],
-        "training": {**training["training"], "epochs": epochs},
+        "training": {**training["training"], "epochs": epochs, "batch_size": PINNED["batch_size"]},
     }
 
 
@@ -516,6 +541,7 @@ class Benchmark:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    PINNED.update(sequence_length=args.sequence_length, batch_size=args.batch_size)
     started = time.perf_counter()
     benchmark = Benchmark(args)
     columns = column_names(args.categorical, args.numerical, args.text, args.image_columns)

@@ -183,7 +183,9 @@ class _Inputs:
         self.test_rows = split_positions(split, TEST)
         self.target_encoder = catalog.load("target_encoder")
         self.names = input_names(catalog.load("untrained_model"))
-        self.batch_size = int(params["training"]["batch_size"])
+        from multimodal_keras.model.train import batch_size_for
+
+        self.batch_size = batch_size_for(params["training"], len(self.train_rows))
         self.seed = int(params["seed"])
 
     def compiled_model(self) -> keras.Model:
@@ -191,7 +193,7 @@ class _Inputs:
 
         model = self.catalog.load("untrained_model")
         seed_everything(self.seed, bool(self.params["training"].get("deterministic", True)))
-        compile_model(model, self.target_encoder, float(self.params["training"]["learning_rate"]))
+        compile_model(model, self.target_encoder, self.params["training"])
         return model
 
 

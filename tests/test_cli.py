@@ -17,6 +17,7 @@ import pytest
 
 from multimodal_keras.modalities import MODALITIES
 from tests.artifacts import latest, versions
+from tests.configuration import load_conf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEMO_TABLE = Path("data/01_raw/demo_table.parquet")
@@ -102,7 +103,10 @@ def test_kedro_run_saves_aligned_parquet_frames_and_npy_tensors(kedro_run):
         assert pd.read_parquet(kedro_run / frame)["row_id"].tolist() == row_ids, frame
     token_ids = np.load(kedro_run / "04_feature" / "text_token_ids.npy")
     pixels = np.load(kedro_run / "04_feature" / "image_tensors.npy")
-    assert token_ids.shape == (ROWS, 1, 32)
+    # text.sequence_length is auto: derived from the training texts, within its bounds.
+    features = load_conf("parameters")["text"]
+    assert token_ids.shape[:2] == (ROWS, 1)
+    assert features["min_sequence_length"] <= token_ids.shape[2] <= features["max_sequence_length"]
     assert token_ids.dtype == np.int32
     assert pixels.shape == (ROWS, 1, 32, 32, 3)
     assert pixels.dtype == np.uint8

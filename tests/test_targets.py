@@ -57,3 +57,38 @@ def test_missing_classification_targets_encode_as_minus_one():
     encoder = fit_target_encoder(pd.Series([0, 1], name="sold"), BINARY)
 
     assert encoder.encode(pd.Series([1, None, 0])).tolist() == [1, -1, 0]
+
+
+def test_auto_transform_takes_log1p_for_a_heavy_right_tail_only():
+    rng = np.random.default_rng(0)
+    prices = pd.Series(np.exp(rng.normal(7.0, 1.0, 500)), name="price")
+    symmetric = pd.Series(rng.normal(50.0, 5.0, 500), name="score")
+    signed = pd.Series(np.concatenate([-prices[:5], prices[5:]]), name="change")
+
+    assert fit_target_encoder(prices, REGRESSION, "auto").transform == "log1p"
+    assert fit_target_encoder(symmetric, REGRESSION, "auto").transform == "none"
+    assert fit_target_encoder(signed, REGRESSION, "auto").transform == "none"
+
+
+def test_a_transformed_target_is_standardised_and_decodes_back_to_its_values():
+    prices = pd.Series([3.0, 30.0, 300.0, 3000.0], name="price")
+    encoder = fit_target_encoder(prices, REGRESSION, "log")
+
+    encoded = encoder.encode(prices)
+
+    assert encoded.mean() == pytest.approx(0.0, abs=1e-6)
+    assert encoded.std() == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(encoder.decode_targets(encoded), prices, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("transform", "smallest"), [("log", 0.0), ("log1p", -1.0)])
+def test_a_transform_outside_its_domain_names_the_setting_and_the_value(transform, smallest):
+    target = pd.Series([smallest, 5.0, 9.0], name="price")
+
+    with pytest.raises(MultimodalKerasError, match=f"target_transform is {transform}"):
+        fit_target_encoder(target, REGRESSION, transform)
+
+
+def test_an_unknown_transform_lists_the_known_ones():
+    with pytest.raises(MultimodalKerasError, match="log1p"):
+        fit_target_encoder(pd.Series([1.0, 2.0], name="y"), REGRESSION, "sqrt")

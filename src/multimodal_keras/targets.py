@@ -14,6 +14,18 @@ MULTICLASS = "multiclass"
 REGRESSION = "regression"
 TASKS = (BINARY, MULTICLASS, REGRESSION)
 
+# Regression targets are standardised after one of these transforms, and every prediction
+# is transformed back before it leaves the project.
+NO_TRANSFORM = "none"
+LOG = "log"
+LOG1P = "log1p"
+AUTO = "auto"
+TRANSFORMS = (NO_TRANSFORM, LOG, LOG1P)
+FORWARD = {NO_TRANSFORM: lambda x: x, LOG: np.log, LOG1P: np.log1p}
+INVERSE = {NO_TRANSFORM: lambda x: x, LOG: np.exp, LOG1P: np.expm1}
+# The smallest target each transform accepts, and whether that bound is allowed.
+LOWER_BOUNDS = {LOG: (0.0, False), LOG1P: (-1.0, False)}
+
 
 def infer_task(target: pd.Series, declared: str | None, max_classes: int) -> str:
     """The configured task, or one inferred from the target's values when none is set.
@@ -47,6 +59,7 @@ class TargetEncoder:
     classes: list = field(default_factory=list)
     mean: float = 0.0
     scale: float = 1.0
+    transform: str = NO_TRANSFORM
 
     @property
     def is_classification(self) -> bool:
@@ -59,9 +72,8 @@ class TargetEncoder:
     def encode(self, values: pd.Series) -> np.ndarray:
         """Class indices (int32) for classification, standardised float32 for regression."""
         if not self.is_classification:
-            return ((values.to_numpy(dtype=np.float64) - self.mean) / self.scale).astype(
-                np.float32
-            )
+            numbers = FORWARD[self.transform](values.to_numpy(dtype=np.float64))
+            return ((numbers - self.mean) / self.scale).astype(np.float32)
         lookup = {value: index for index, value in enumerate(self.classes)}
         codes = values.map(lookup)
         unknown = values[codes.isna() & values.notna()].unique()
@@ -85,7 +97,7 @@ class TargetEncoder:
     def decode_targets(self, encoded: np.ndarray) -> np.ndarray:
         """Original labels or values from encoded targets."""
         if self.task == REGRESSION:
-            return encoded * self.scale + self.mean
+            return INVERSE[self.transform](encoded * self.scale + self.mean)
         return np.asarray(self.classes, dtype=object)[encoded.astype(int)]
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
@@ -96,13 +108,59 @@ class TargetEncoder:
         return scores
 
 
-def fit_target_encoder(train_target: pd.Series, task: str) -> TargetEncoder:
-    """Fit the target encoding on the training rows' target values."""
+def skewness(values: np.ndarray) -> float:
+    """The sample skewness of ``values`` (0 for a constant)."""
+    spread = values.std()
+    return float(np.mean(((values - values.mean()) / spread) ** 3)) if spread else 0.0
+
+
+def choose_transform(numbers: np.ndarray, setting: str | None, skew_limit: float) -> str:
+    """The configured target transform, or under ``auto`` log1p for a heavy right tail.
+
+    ``auto`` takes log1p when every training target is non-negative, their skewness
+    exceeds ``skew_limit`` and log1p makes them less skewed; otherwise no transform.
+    """
+    setting = setting or NO_TRANSFORM
+    if setting == AUTO:
+        if numbers.min() < 0 or skewness(numbers) <= skew_limit:
+            return NO_TRANSFORM
+        shrinks = abs(skewness(np.log1p(numbers))) < abs(skewness(numbers))
+        return LOG1P if shrinks else NO_TRANSFORM
+    if setting not in TRANSFORMS:
+        raise MultimodalKerasError(
+            f"Unknown target transform {setting!r} under table.target_transform; use one of "
+            f"{', '.join((*TRANSFORMS, AUTO))}."
+        )
+    if setting in LOWER_BOUNDS:
+        bound, _ = LOWER_BOUNDS[setting]
+        if numbers.min() <= bound:
+            raise MultimodalKerasError(
+                f"table.target_transform is {setting}, but a training target is "
+                f"{numbers.min():.6g}, where {setting} needs values above {bound:g}; "
+                "choose log1p, none or auto."
+            )
+    return setting
+
+
+def fit_target_encoder(
+    train_target: pd.Series,
+    task: str,
+    transform: str | None = NO_TRANSFORM,
+    skew_limit: float = 1.0,
+) -> TargetEncoder:
+    """Fit the target encoding on the training rows' target values.
+
+    Regression targets are transformed (``choose_transform``), then standardised.
+    """
     column = str(train_target.name)
     values = train_target.dropna()
     if task == REGRESSION:
-        numbers = values.to_numpy(dtype=np.float64)
+        raw = values.to_numpy(dtype=np.float64)
+        chosen = choose_transform(raw, transform, skew_limit)
+        numbers = FORWARD[chosen](raw)
         scale = float(numbers.std()) or 1.0
-        return TargetEncoder(column, task, mean=float(numbers.mean()), scale=scale)
+        return TargetEncoder(
+            column, task, mean=float(numbers.mean()), scale=scale, transform=chosen
+        )
     classes = sorted(values.unique().tolist(), key=lambda value: (str(type(value)), value))
     return TargetEncoder(column, task, classes=classes)

@@ -129,3 +129,26 @@ def test_no_configured_columns_encodes_to_no_features():
 
     assert list(encoded.columns) == ["row_id"]
     assert len(encoded) == len(TRAIN)
+
+
+def test_auto_encoding_one_hot_encodes_few_categories_and_indexes_many():
+    train = pd.DataFrame(
+        {"row_id": range(8), "size": ["S", "M"] * 4, "shop": [f"shop{i}" for i in range(8)]}
+    )
+    options = {
+        "columns": ["size", "shop"],
+        "encoding": "auto",
+        "min_frequency": None,
+        "missing_token": "<missing>",
+        "one_hot_max_categories": 3,
+    }
+    preprocessor = categorical.fit(train, options)
+    new = pd.DataFrame({"row_id": [0, 1], "size": ["M", "XL"], "shop": ["shop3", "elsewhere"]})
+
+    encoded = categorical.model_input(categorical.transform(preprocessor, new))
+
+    assert preprocessor.one_hot_columns == [True, False]
+    assert preprocessor.one_hot_positions == [0, 1] and preprocessor.index_positions == [2]
+    # size: M is the second of (M, S); unseen XL is all zeros. shop: slot 0 is the unseen one.
+    assert encoded.tolist() == [[1.0, 0.0, 4.0], [0.0, 0.0, 0.0]]
+    assert preprocessor.table_size == 9

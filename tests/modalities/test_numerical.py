@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,9 +37,7 @@ def test_standard_scaler_uses_the_fitted_rows_mean_and_deviation():
 
 
 def test_missing_indicator_is_added_only_for_columns_with_missing_training_values():
-    train = pd.DataFrame(
-        {"row_id": range(3), "price": [1.0, None, 3.0], "rating": [4.0, 5.0, 3.0]}
-    )
+    train = pd.DataFrame({"row_id": range(3), "price": [1.0, None, 3.0], "rating": [4.0, 5.0, 3.0]})
     preprocessor = numerical.fit(train, options(columns=["price", "rating"]))
 
     assert preprocessor.output_names == ["price", "rating", "missingindicator_price"]
@@ -65,9 +64,7 @@ def test_missing_values_give_finite_features_after_scaling():
 
 
 def test_pandas_missing_values_in_nullable_columns_are_imputed():
-    train = pd.DataFrame(
-        {"row_id": range(4), "price": pd.array([1, None, 3, 5], dtype="Int64")}
-    )
+    train = pd.DataFrame({"row_id": range(4), "price": pd.array([1, None, 3, 5], dtype="Int64")})
     preprocessor = numerical.fit(train, options(scaling="none", add_missing_indicator=False))
 
     values = numerical.model_input(numerical.transform(preprocessor, train))
@@ -101,3 +98,42 @@ def test_no_configured_columns_encodes_to_no_features():
 
     assert list(encoded.columns) == ["row_id"]
     assert len(encoded) == 3
+
+
+def test_quantile_bin_edges_come_from_the_training_rows_only():
+    train = rows([float(value) for value in range(1, 101)])
+    preprocessor = numerical.fit(train, options(scaling="none", quantile_bins=4))
+    edges_before = [list(column) for column in preprocessor.bin_edges]
+
+    numerical.transform(preprocessor, rows([1e9, -1e9]))
+
+    assert edges_before[0] == pytest.approx([1.0, 25.75, 50.5, 75.25, 100.0])
+    assert preprocessor.bin_edges == edges_before
+
+
+def test_piecewise_linear_encoding_fills_bins_up_to_the_value_with_open_outer_bins():
+    layer = numerical.PiecewiseLinearEncoding([[0.0, 1.0, 2.0, 4.0], [5.0]])
+    values = np.array([[-1.0, 5.0], [1.5, 7.0], [10.0, 4.0]], dtype=np.float32)
+
+    encoded = keras.ops.convert_to_numpy(layer(values))
+
+    np.testing.assert_allclose(encoded[:, 0], [[-1.0, 0, 0], [1.0, 0.5, 0], [1.0, 1.0, 4.0]])
+    # A constant feature has one open bin: its encoding is linear, the padding zero.
+    np.testing.assert_allclose(encoded[:, 1], [[0.0, 0, 0], [2.0, 0, 0], [-1.0, 0, 0]])
+
+
+def test_numerical_tower_with_piecewise_linear_embeddings_reloads_with_safe_mode(tmp_path):
+    train = rows(list(np.random.default_rng(0).lognormal(size=200)))
+    preprocessor = numerical.fit(train, options(quantile_bins=8))
+    tower = {"encoding": "piecewise_linear", "embedding_dim": 3, "units": [4], "dropout": 0.0}
+    inputs, output = numerical.build_tower("numerical", preprocessor, tower)
+    model = keras.Model(inputs, output)
+    values = numerical.model_input(numerical.transform(preprocessor, train))
+
+    model.save(tmp_path / "tower.keras")
+    reloaded = keras.models.load_model(tmp_path / "tower.keras", safe_mode=True)
+
+    assert model.get_layer("numerical_piecewise_linear").output.shape[1:] == (1, 8)
+    np.testing.assert_array_equal(
+        reloaded.predict(values, verbose=0), model.predict(values, verbose=0)
+    )

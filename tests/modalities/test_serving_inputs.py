@@ -56,7 +56,7 @@ CATEGORICAL_NEW = frame(
 )
 
 
-@pytest.mark.parametrize("encoding", ["one_hot", "embedding"])
+@pytest.mark.parametrize("encoding", ["one_hot", "embedding", "auto"])
 @pytest.mark.parametrize("min_frequency", [None, 3])
 def test_categorical_serving_encodes_known_rare_unseen_missing_and_empty_as_transform(
     encoding, min_frequency
@@ -66,6 +66,8 @@ def test_categorical_serving_encodes_known_rare_unseen_missing_and_empty_as_tran
         "encoding": encoding,
         "min_frequency": min_frequency,
         "missing_token": "<missing>",
+        # auto: size (3 categories) is one-hot, colour (up to 5) an embedding index.
+        "one_hot_max_categories": 3,
     }
     preprocessor = categorical.fit(CATEGORICAL_TRAIN, options)
     expected = transformed(categorical, preprocessor, CATEGORICAL_NEW)

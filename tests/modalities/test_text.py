@@ -116,3 +116,52 @@ def test_vocabulary_is_capped_at_max_tokens():
     preprocessor = text.fit(TRAIN, options(max_tokens=4))
 
     assert len(preprocessor.vocabulary) == 4
+
+
+def test_tfidf_layer_equals_scikit_learns_sublinear_tfidf_of_the_same_ids():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    train = rows(description=["red bike red bike", "red lamp", "blue bike lamp", "blue blue"])
+    preprocessor = text.fit(train, options(ngrams=2, sequence_length=12))
+    ids = text.model_input(text.transform(preprocessor, train))
+
+    weights = keras.ops.convert_to_numpy(text.TfIdf(preprocessor.idf)(ids))
+
+    tokens = [[int(i) for i in row if i >= text.FIRST_TOKEN_ID] for row in ids[:, 0]]
+    reference = TfidfVectorizer(
+        analyzer=lambda row: row,
+        vocabulary=range(len(preprocessor.vocabulary)),
+        sublinear_tf=True,
+        lowercase=False,
+    ).fit(tokens)
+    np.testing.assert_allclose(weights, reference.transform(tokens).toarray(), atol=1e-6)
+    assert "red bike" in preprocessor.vocabulary
+
+
+def test_document_frequencies_come_from_the_training_rows_only():
+    preprocessor = text.fit(TRAIN, options())
+    before = list(preprocessor.idf)
+
+    ids = text.transform(preprocessor, rows(description=["zebra zebra lamp"]))
+
+    assert preprocessor.idf == before
+    lamp = preprocessor.vocabulary.index("lamp")
+    assert before[lamp] == np.log((1 + 4) / (1 + 2)) + 1
+    assert before[: text.FIRST_TOKEN_ID] == [0.0, 0.0]
+    assert ids[0, 0, :3].tolist() == [OOV_ID, OOV_ID, lamp]
+
+
+def test_auto_sequence_length_is_a_high_percentile_of_the_training_id_counts():
+    words = [" ".join(["word"] * count) for count in range(1, 21)]
+    auto = options(
+        sequence_length="auto",
+        length_percentile=90,
+        min_sequence_length=2,
+        max_sequence_length=15,
+    )
+
+    assert text.fit(rows(description=words), auto).sequence_length == 15
+    assert (
+        text.fit(rows(description=words), auto | {"max_sequence_length": 64}).sequence_length == 19
+    )
+    assert text.fit(rows(description=["a b"] * 5), auto).sequence_length == 2

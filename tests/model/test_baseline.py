@@ -127,17 +127,21 @@ def test_linear_baseline_stacks_every_modality(base_params):
     widths = model.describe()["features"]
     assert set(widths) == set(MODALITIES)
     assert widths["image"] == 4 * 4 * 3 * len(base_params["image"]["columns"])
-    assert widths["categorical"] == prepared["features"]["categorical"].shape[1] - 1
+    assert widths["categorical"] == len(model.categorical_encoder.get_feature_names_out())
 
 
-def test_embedding_indices_are_one_hot_encoded_for_the_linear_baseline(base_params):
+@pytest.mark.parametrize("encoding", ["one_hot", "embedding", "auto"])
+def test_the_linear_baseline_one_hot_encodes_the_raw_categories_whatever_the_models_encoding(
+    base_params, encoding
+):
     params = _params(base_params)
-    params["categorical"]["encoding"] = "embedding"
+    params["categorical"]["encoding"] = encoding
     prepared = _prepare(_table(params), params)
     model = _fit(prepared, params)
-    assert model.categorical_encoder is not None
-    slots = sum(len(categories) for categories in model.categorical_encoder.categories_)
-    assert model.describe()["features"]["categorical"] == slots
+    names = list(model.categorical_encoder.get_feature_names_out())
+    assert model.describe()["features"]["categorical"] == len(names)
+    # One raw column in per configured column, whatever the model's encoded block holds.
+    assert model.categorical_encoder.n_features_in_ == len(params["categorical"]["columns"])
 
 
 @pytest.mark.parametrize("modalities", ["tabular", "all"])

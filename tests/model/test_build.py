@@ -146,3 +146,21 @@ def test_model_has_no_lambda_layer_and_reloads_with_safe_mode_on(fitted, tmp_pat
         model.predict(fitted["arrays"], verbose=0),
         atol=1e-6,
     )
+
+
+def test_wide_path_feeds_the_encoded_features_to_the_head_beside_the_deep_part(fitted):
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+    wide_on = dict(fitted["model"], wide={"enabled": True})
+    wide_off = dict(fitted["model"], wide={"enabled": False})
+
+    with_wide = assemble_model(fitted["active"], target, wide_on)
+    without = assemble_model(fitted["active"], target, wide_off)
+
+    joined = with_wide.get_layer("wide_and_deep")
+    sources = {tensor._keras_history.operation.name for tensor in joined.input}
+    # Categorical, numerical and text give linear features; images only a deep tower.
+    assert {"categorical_wide_weights", "numerical", "text_wide_tfidf"} & sources
+    assert not any(name.startswith("image") for name in sources)
+    assert "wide_and_deep" not in [layer.name for layer in without.layers]
+    head_inputs = with_wide.get_layer("prediction").input.shape[-1]
+    assert head_inputs > without.get_layer("prediction").input.shape[-1]

@@ -36,3 +36,15 @@ def test_decoded_predictions_equal_the_target_encodings(task):
     else:
         assert PROBABILITIES not in decoded
         np.testing.assert_array_equal(decoded[PREDICTION], expected)
+
+
+@pytest.mark.parametrize("transform", ["log", "log1p"])
+def test_decoded_regression_predictions_undo_the_target_transform_as_the_encoding_does(transform):
+    prices = pd.Series([12.5, 1e4, 3.0, 77.7, 250.0], name="price")
+    encoder = fit_target_encoder(prices, REGRESSION, transform)
+    scores = np.random.default_rng(1).normal(size=(50, 1)).astype(np.float32)
+
+    decoded = keras.ops.convert_to_numpy(decode_layer(encoder)(scores)[PREDICTION])
+
+    np.testing.assert_allclose(decoded, encoder.decode(scores), rtol=1e-6)
+    np.testing.assert_allclose(encoder.decode(encoder.encode(prices)[:, None]), prices, rtol=1e-5)

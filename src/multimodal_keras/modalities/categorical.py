@@ -2,8 +2,11 @@
 
 Categories rarer than ``min_frequency`` in the training rows share one slot; a
 category never seen in training maps to an all-zero one-hot row (one-hot) or to
-index 0 of the embedding table (embedding). Missing values and empty strings are
-one category of their own, the missing token.
+its column's first slot of the embedding table (embedding). Missing values and empty
+strings are one category of their own, the missing token. Under ``auto`` each column
+is one-hot when its training rows have at most ``one_hot_max_categories`` categories,
+and an embedding index otherwise: few categories are cheap to spell out, many are
+better learnt as dense vectors.
 
 The serving model looks raw strings up in tables made by running ``transform`` on
 every training category and on one unseen value, so it encodes as the pipeline does.
@@ -33,6 +36,7 @@ from multimodal_keras.modalities.base import (
 
 ONE_HOT = "one_hot"
 EMBEDDING = "embedding"
+AUTO = "auto"
 UNKNOWN_CODE = -1
 
 
@@ -48,6 +52,27 @@ class CategoricalPreprocessor:
     # Embedding only: where each column's indices start in the shared embedding table.
     offsets: list[int] = field(default_factory=list)
     table_size: int = 0
+    # Auto only: per column, whether it is one-hot (else an embedding index).
+    one_hot_columns: list[bool] = field(default_factory=list)
+
+    @property
+    def index_positions(self) -> list[int]:
+        """Where the embedding indices sit among the encoded columns (auto and embedding)."""
+        if self.encoding == EMBEDDING:
+            return list(range(len(self.columns)))
+        if self.encoding != AUTO:
+            return []
+        widths = _block_widths(self)
+        starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(int)
+        return [
+            int(start) for start, hot in zip(starts, self.one_hot_columns, strict=True) if not hot
+        ]
+
+    @property
+    def one_hot_positions(self) -> list[int]:
+        """Where the one-hot (0/1) values sit among the encoded columns."""
+        indices = set(self.index_positions)
+        return [i for i in range(len(self.output_names)) if i not in indices]
 
 
 def as_strings(rows: pd.DataFrame, columns: list[str], missing_token: str) -> np.ndarray:
@@ -98,7 +123,66 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
         return CategoricalPreprocessor(
             columns, encoding, missing_token, encoder, list(columns), offsets, int(sum(sizes))
         )
+    if encoding == AUTO:
+        return _fit_auto(columns, missing_token, values, min_frequency, options)
     raise ValueError(f"unknown categorical encoding {encoding!r}")
+
+
+def _fit_auto(
+    columns: list[str],
+    missing_token: str,
+    values: np.ndarray,
+    min_frequency: float | None,
+    options: Mapping[str, Any],
+) -> CategoricalPreprocessor:
+    encoder = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=UNKNOWN_CODE,
+        min_frequency=min_frequency,
+        dtype=np.float64,
+    ).fit(values)
+    codes = _codes_per_column(encoder)
+    limit = int(options["one_hot_max_categories"])
+    hot = [count <= limit for count in codes]
+    names: list[str] = []
+    for position, (column, is_hot) in enumerate(zip(columns, hot, strict=True)):
+        names += (
+            [f"{column}_{label}" for label in _code_labels(encoder, position)]
+            if is_hot
+            else [column]
+        )
+    # Embedded columns share one table; each gets one extra slot, its first, for unseen ones.
+    sizes = [count + 1 for count, is_hot in zip(codes, hot, strict=True) if not is_hot]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist() if sizes else []
+    return CategoricalPreprocessor(
+        columns, AUTO, missing_token, encoder, names, offsets, int(sum(sizes)), hot
+    )
+
+
+def _code_labels(encoder: OrdinalEncoder, position: int) -> list[str]:
+    """The category each ordinal code of a column stands for, as OneHotEncoder names them."""
+    rare = (getattr(encoder, "infrequent_categories_", None) or [None] * (position + 1))[position]
+    if rare is None:
+        return [str(value) for value in encoder.categories_[position]]
+    kept = [str(value) for value in encoder.categories_[position] if value not in set(rare)]
+    return [*kept, "infrequent_sklearn"]
+
+
+def _auto_blocks(preprocessor: CategoricalPreprocessor, codes: np.ndarray) -> np.ndarray:
+    """One-hot blocks and embedding indices, column by column, as float32."""
+    blocks, embedded = [], 0
+    for position, (count, hot) in enumerate(
+        zip(_codes_per_column(preprocessor.encoder), preprocessor.one_hot_columns, strict=True)
+    ):
+        column = codes[:, position]
+        if hot:
+            # Unseen categories (code -1) match no column: an all-zero block.
+            blocks.append((column[:, None] == np.arange(count)[None, :]).astype(np.float32))
+        else:
+            offset = preprocessor.offsets[embedded]
+            blocks.append((column - UNKNOWN_CODE + offset).astype(np.float32)[:, None])
+            embedded += 1
+    return np.hstack(blocks)
 
 
 def transform(preprocessor: CategoricalPreprocessor, rows: pd.DataFrame) -> pd.DataFrame:
@@ -107,25 +191,69 @@ def transform(preprocessor: CategoricalPreprocessor, rows: pd.DataFrame) -> pd.D
         return encoded_frame(rows[ROW_ID], np.zeros((len(rows), 0), dtype=np.float32), [])
     values = as_strings(rows, preprocessor.columns, preprocessor.missing_token)
     encoded = preprocessor.encoder.transform(values)
-    if preprocessor.encoding == EMBEDDING:
+    if preprocessor.encoding == AUTO:
+        encoded = _auto_blocks(preprocessor, encoded)
+    elif preprocessor.encoding == EMBEDDING:
         encoded = (encoded - UNKNOWN_CODE + np.asarray(preprocessor.offsets)).astype(np.int32)
     return encoded_frame(rows[ROW_ID], encoded, preprocessor.output_names)
 
 
 def model_input(encoded: pd.DataFrame) -> np.ndarray:
-    """One-hot floats, or int32 embedding indices."""
+    """One-hot floats, or int32 embedding indices; under auto both, as float32."""
     values = feature_values(encoded, np.float64)
     if all(np.issubdtype(dtype, np.integer) for dtype in encoded.dtypes.iloc[1:]):
         return values.astype(np.int32)
     return values.astype(np.float32)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class TakeColumns(keras.layers.Layer):
+    """Some columns of a (rows, columns) input, in a given order and dtype."""
+
+    def __init__(self, positions: list[int], dtype_out: str = "float32", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.positions = [int(position) for position in positions]
+        self.dtype_out = dtype_out
+
+    def call(self, values: tf.Tensor) -> tf.Tensor:
+        return tf.cast(tf.gather(values, self.positions, axis=1), self.dtype_out)
+
+    def compute_output_spec(self, values: keras.KerasTensor) -> keras.KerasTensor:
+        return keras.KerasTensor((values.shape[0], len(self.positions)), dtype=self.dtype_out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "positions": self.positions, "dtype_out": self.dtype_out}
+
+
+def _auto_features(
+    name: str,
+    inputs: keras.KerasTensor,
+    preprocessor: CategoricalPreprocessor,
+    tower: Mapping[str, Any],
+) -> keras.KerasTensor:
+    """The one-hot columns beside the embedded ones (``embedding_dim`` wide each)."""
+    parts = []
+    if preprocessor.one_hot_positions:
+        parts.append(TakeColumns(preprocessor.one_hot_positions, name=f"{name}_one_hot")(inputs))
+    if preprocessor.index_positions:
+        indices = TakeColumns(preprocessor.index_positions, "int32", name=f"{name}_indices")(inputs)
+        embedded = keras.layers.Embedding(
+            preprocessor.table_size, int(tower["embedding_dim"]), name=f"{name}_embedding"
+        )(indices)
+        parts.append(keras.layers.Flatten(name=f"{name}_flatten")(embedded))
+    return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_blocks")(parts)
+
+
 def build_tower(
     name: str, preprocessor: CategoricalPreprocessor, tower: Mapping[str, Any]
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """Dense layers over one-hot columns, or one shared embedding table for all columns."""
+    """Dense layers over one-hot columns, embeddings, or (auto) both."""
     width = len(preprocessor.output_names)
     units, dropout = list(tower["units"]), float(tower["dropout"])
+    if preprocessor.encoding == AUTO:
+        inputs = keras.Input(shape=(width,), name=name, dtype="float32")
+        features = _auto_features(name, inputs, preprocessor, tower)
+        return inputs, dense_block(features, units, dropout, name)
     if preprocessor.encoding == EMBEDDING:
         inputs = keras.Input(shape=(width,), name=name, dtype="int32")
         embedded = keras.layers.Embedding(
@@ -141,7 +269,13 @@ def _block_widths(preprocessor: CategoricalPreprocessor) -> list[int]:
     """How many encoded columns each categorical column has."""
     if preprocessor.encoding == EMBEDDING:
         return [1] * len(preprocessor.columns)
-    return _codes_per_column(preprocessor.encoder)
+    codes = _codes_per_column(preprocessor.encoder)
+    if preprocessor.encoding == AUTO:
+        return [
+            count if hot else 1
+            for count, hot in zip(codes, preprocessor.one_hot_columns, strict=True)
+        ]
+    return codes
 
 
 def lookup_tables(
@@ -234,8 +368,38 @@ def describe(preprocessor: CategoricalPreprocessor) -> dict[str, Any]:
             )
         },
         "encoded_width": len(preprocessor.output_names),
+        **(
+            {"one_hot": dict(zip(preprocessor.columns, preprocessor.one_hot_columns, strict=True))}
+            if preprocessor.encoding == AUTO
+            else {}
+        ),
     }
 
 
 # Any value is a category once it is a string.
 invalid_rows = accept_every_row
+
+
+def wide_features(
+    name: str, inputs: keras.KerasTensor, preprocessor: CategoricalPreprocessor
+) -> keras.KerasTensor:
+    """What the linear (wide) path reads: one weight per category of every column.
+
+    One-hot columns are read as they are; embedding indices through a table one wide.
+    """
+    if preprocessor.encoding == ONE_HOT:
+        return inputs
+    parts = []
+    if preprocessor.one_hot_positions:
+        parts.append(
+            TakeColumns(preprocessor.one_hot_positions, name=f"{name}_wide_one_hot")(inputs)
+        )
+    if preprocessor.index_positions:
+        indices = TakeColumns(preprocessor.index_positions, "int32", name=f"{name}_wide_indices")(
+            inputs
+        )
+        weights = keras.layers.Embedding(preprocessor.table_size, 1, name=f"{name}_wide_weights")(
+            indices
+        )
+        parts.append(keras.layers.Flatten(name=f"{name}_wide_flatten")(weights))
+    return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_wide")(parts)

@@ -1,7 +1,14 @@
 """Numerical columns: impute missing values, then scale, with scikit-learn.
 
+The tower reads the scaled values directly, or through a piecewise-linear encoding over
+quantile bins of the training rows (Gorishniy, Rubachev and Babenko, "On Embeddings for
+Numerical Features in Tabular Deep Learning", NeurIPS 2022): each value becomes a vector
+saying how far it sits through each bin, which lets the network learn a different slope
+per range of a feature and keeps heavy tails and outliers in the outermost bin.
+
 The serving model repeats the fitted imputer and scaler in float64, step for step
-as scikit-learn computes them, and casts to float32 last, as ``transform`` does.
+as scikit-learn computes them, and casts to float32 last, as ``transform`` does; the
+encoding is a layer of the trained model, so serving needs nothing more for it.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -46,6 +53,8 @@ class NumericalPreprocessor:
 
     columns: list[str]
     pipeline: Pipeline | None
+    # Per encoded feature, the training rows' quantile bin edges of its scaled values.
+    bin_edges: list[list[float]] = field(default_factory=list)
 
     @property
     def output_names(self) -> list[str]:
@@ -97,7 +106,16 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
             f"{np.nanmax(np.abs(train[broken].to_numpy())):.3g}); rescale them in the table, "
             "for example with a logarithm, or set numerical.scaling to robust or none."
         )
-    return NumericalPreprocessor(columns=columns, pipeline=pipeline)
+    edges = quantile_edges(scaled, int(options.get("quantile_bins") or 0))
+    return NumericalPreprocessor(columns=columns, pipeline=pipeline, bin_edges=edges)
+
+
+def quantile_edges(scaled: np.ndarray, bins: int) -> list[list[float]]:
+    """Per column, the distinct quantiles that cut its values into up to ``bins`` bins."""
+    if bins < 1:
+        return []
+    levels = np.linspace(0.0, 1.0, bins + 1)
+    return [np.unique(np.quantile(column, levels)).tolist() for column in scaled.T]
 
 
 def transform(preprocessor: NumericalPreprocessor, rows: pd.DataFrame) -> pd.DataFrame:
@@ -121,12 +139,94 @@ def model_input(encoded: pd.DataFrame) -> np.ndarray:
     return feature_values(encoded, np.float32)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class PiecewiseLinearEncoding(keras.layers.Layer):
+    """Scaled values (rows, features) to their piecewise-linear encoding (rows, features, bins).
+
+    Component ``t`` of a feature is 0 below bin ``t``, 1 above it and the position within
+    it in between; the first and last bins are open-ended, so values beyond the training
+    range keep their slope. Features with fewer bins are padded with zeros.
+    """
+
+    def __init__(self, edges: list[list[float]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.edges = [[float(edge) for edge in column] for column in edges]
+        bins = max(max(len(column) - 1, 1) for column in self.edges)
+        lefts, widths, used = [], [], []
+        for distinct in self.edges:
+            # A constant feature gets one unit-wide bin: its encoding is linear.
+            column = distinct if len(distinct) > 1 else [distinct[0], distinct[0] + 1.0]
+            count = len(column) - 1
+            pad = bins - count
+            lefts.append(column[:-1] + [0.0] * pad)
+            widths.append(
+                np.maximum(np.diff(column), np.finfo(np.float32).eps).tolist() + [1.0] * pad
+            )
+            used.append([1.0] * count + [0.0] * pad)
+        self.bins = bins
+        self.lefts = np.asarray(lefts, dtype=np.float32)
+        self.widths = np.asarray(widths, dtype=np.float32)
+        self.used = np.asarray(used, dtype=np.float32)
+        last = self.used.sum(axis=1).astype(int) - 1
+        self.first_bin = np.zeros_like(self.used)
+        self.first_bin[:, 0] = 1.0
+        self.last_bin = np.zeros_like(self.used)
+        self.last_bin[np.arange(len(last)), last] = 1.0
+
+    def call(self, values: tf.Tensor) -> tf.Tensor:
+        position = (tf.expand_dims(values, -1) - self.lefts) / self.widths
+        # Open ends: the first bin is unbounded below, the last one above.
+        lower = tf.where(self.first_bin > 0, -np.inf, 0.0)
+        upper = tf.where(self.last_bin > 0, np.inf, 1.0)
+        return tf.clip_by_value(position, lower, upper) * self.used
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape, self.bins)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "edges": self.edges}
+
+
+def encoded_values(
+    name: str,
+    inputs: keras.KerasTensor,
+    preprocessor: NumericalPreprocessor,
+    tower: Mapping[str, Any],
+) -> keras.KerasTensor:
+    """The scaled values, or their piecewise-linear encoding, one small embedding per feature.
+
+    Each feature's encoding goes through its own linear layer and ReLU (``embedding_dim``
+    wide), as in the paper's MLP-PLE; the embeddings are flattened for the dense layers.
+    """
+    edges = getattr(preprocessor, "bin_edges", None)
+    if tower.get("encoding", "none") != "piecewise_linear" or not edges:
+        return inputs
+    width, dim = len(edges), int(tower["embedding_dim"])
+    encoded = PiecewiseLinearEncoding(edges, name=f"{name}_piecewise_linear")(inputs)
+    embedded = keras.layers.EinsumDense(
+        "rfb,fbd->rfd",
+        output_shape=(width, dim),
+        bias_axes="fd",
+        activation="relu",
+        name=f"{name}_feature_embedding",
+    )(encoded)
+    return keras.layers.Flatten(name=f"{name}_flatten")(embedded)
+
+
 def build_tower(
     name: str, preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """Dense layers over the scaled values."""
+    """Dense layers over the scaled values or their piecewise-linear embeddings."""
     inputs = keras.Input(shape=(len(preprocessor.output_names),), name=name, dtype="float32")
-    return inputs, dense_block(inputs, list(tower["units"]), float(tower["dropout"]), name)
+    features = encoded_values(name, inputs, preprocessor, tower)
+    return inputs, dense_block(features, list(tower["units"]), float(tower["dropout"]), name)
+
+
+def wide_features(
+    name: str, inputs: keras.KerasTensor, preprocessor: NumericalPreprocessor
+) -> keras.KerasTensor:
+    """What the linear (wide) path reads: the scaled values themselves."""
+    return inputs
 
 
 def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:

@@ -1,5 +1,11 @@
 """Free-text columns: token ids from Keras' TextVectorization, vocabulary from training rows.
 
+The vocabulary holds words and, with ``ngrams: 2``, pairs of adjacent words. The tower
+reads each column's ids two ways: a TF-IDF bag of n-grams (the document frequencies are
+counted on the training rows at fit time) and, beside it, the mean of the ids' learnt
+embeddings. When ``sequence_length`` is ``auto`` it is a high percentile of the training
+texts' id counts, capped, so that long reviews are not cut at a fixed short length.
+
 The pickled preprocessor keeps the vocabulary and the layer's settings rather than
 the layer itself, so that the pipeline and an exported serving model rebuild the
 very same layer from it.
@@ -7,8 +13,9 @@ very same layer from it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -24,6 +31,9 @@ from multimodal_keras.modalities.base import (
 )
 
 PADDING_ID = 0
+# Ids below this are padding and the out-of-vocabulary id: no TF-IDF weight.
+FIRST_TOKEN_ID = 2
+AUTO = "auto"
 
 
 @dataclass
@@ -37,6 +47,8 @@ class TextPreprocessor:
     split: str
     ngrams: int | None
     batch_size: int
+    # Inverse document frequency per id, from the training rows (0 for padding and unknown).
+    idf: list[float] = field(default_factory=list)
 
     def vectorizer(self) -> keras.layers.TextVectorization:
         """A TextVectorization layer that reproduces the fitted tokenisation."""
@@ -63,10 +75,11 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
         "split": options.get("split", "whitespace"),
         "ngrams": options.get("ngrams"),
     }
+    length = options["sequence_length"]
     preprocessor = TextPreprocessor(
         columns=columns,
         vocabulary=[],
-        sequence_length=int(options["sequence_length"]),
+        sequence_length=int(options["max_sequence_length"]) if length == AUTO else int(length),
         batch_size=int(options["batch_size"]),
         **settings,
     )
@@ -75,10 +88,41 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
     layer = keras.layers.TextVectorization(
         max_tokens=int(options["max_tokens"]), output_mode="int", **settings
     )
-    texts = np.concatenate([as_texts(train_rows, column) for column in columns])
-    layer.adapt(tf.data.Dataset.from_tensor_slices(texts.astype(str)).batch(preprocessor.batch_size))
+    texts = np.concatenate([as_texts(train_rows, column) for column in columns]).astype(str)
+    layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
     preprocessor.vocabulary = [str(token) for token in layer.get_vocabulary()]
+    # Ids of every training text, cut at the longest length allowed, for the statistics.
+    ids = np.concatenate(
+        [
+            preprocessor.vectorizer()(
+                tf.constant(texts[start : start + preprocessor.batch_size])
+            ).numpy()
+            for start in range(0, len(texts), preprocessor.batch_size)
+        ]
+    )
+    if length == AUTO:
+        preprocessor.sequence_length = derived_length(ids, options)
+    preprocessor.idf = inverse_document_frequency(ids, len(preprocessor.vocabulary))
     return preprocessor
+
+
+def derived_length(ids: np.ndarray, options: Mapping[str, Any]) -> int:
+    """A high percentile of the training texts' id counts, within the configured bounds."""
+    counts = (ids != PADDING_ID).sum(axis=1)
+    wanted = math.ceil(float(np.percentile(counts, float(options["length_percentile"]))))
+    return int(min(max(wanted, int(options["min_sequence_length"])), ids.shape[1]))
+
+
+def inverse_document_frequency(ids: np.ndarray, vocabulary_size: int) -> list[float]:
+    """Smoothed IDF per id, as scikit-learn's TfidfVectorizer: ln((1 + n) / (1 + df)) + 1."""
+    ordered = np.sort(ids, axis=1)
+    # Each id once per text: where a sorted row changes value.
+    first = np.ones(ordered.shape, dtype=bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    frequency = np.bincount(ordered[first], minlength=vocabulary_size)
+    idf = np.log((1.0 + len(ids)) / (1.0 + frequency)) + 1.0
+    idf[:FIRST_TOKEN_ID] = 0.0
+    return idf.tolist()
 
 
 def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
@@ -102,12 +146,77 @@ def model_input(encoded: np.ndarray) -> np.ndarray:
     return np.asarray(encoded, dtype=np.int32)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class TfIdf(keras.layers.Layer):
+    """Token ids (rows, columns, length) to each column's TF-IDF vector, concatenated.
+
+    Term frequencies are sublinear (1 + ln count), weighted by the training rows' IDF and
+    L2-normalised per column, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``.
+    """
+
+    def __init__(self, idf: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.idf = [float(value) for value in idf]
+        self._idf = np.asarray(self.idf, dtype=np.float32)
+
+    def call(self, ids: tf.Tensor) -> tf.Tensor:
+        size = len(self.idf)
+        columns, length = ids.shape[1], ids.shape[2]
+        flat = tf.reshape(tf.cast(ids, tf.int32), (-1, length))
+        counts = tf.math.bincount(flat, minlength=size, maxlength=size, axis=-1, dtype=tf.float32)
+        frequency = tf.where(counts > 0, 1.0 + tf.math.log(tf.maximum(counts, 1.0)), 0.0)
+        weighted = tf.math.l2_normalize(frequency * self._idf, axis=-1)
+        return tf.reshape(weighted, (-1, columns * size))
+
+    def compute_output_spec(self, ids: keras.KerasTensor) -> keras.KerasTensor:
+        return keras.KerasTensor((ids.shape[0], ids.shape[1] * len(self.idf)), dtype="float32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "idf": self.idf}
+
+
+def uses_tfidf(preprocessor: TextPreprocessor, tower: Mapping[str, Any]) -> bool:
+    """Whether the tower reads the TF-IDF bag (it needs IDF from a fit that computed it)."""
+    return bool(tower.get("tfidf", False)) and bool(getattr(preprocessor, "idf", None))
+
+
 def build_tower(
     name: str, preprocessor: TextPreprocessor, tower: Mapping[str, Any]
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
-    """One embedding table for all text columns, pooled per column, then dense layers."""
+    """Per column, a TF-IDF bag and/or pooled embeddings of its ids, then dense layers.
+
+    ``encoder`` is ``average`` (embedding mean), ``conv`` (1-D convolution, max pooling)
+    or ``none`` (the TF-IDF bag alone, when ``tfidf`` is on).
+    """
     shape = (len(preprocessor.columns), preprocessor.sequence_length)
     inputs = keras.Input(shape=shape, name=name, dtype="int32")
+    parts = []
+    if uses_tfidf(preprocessor, tower):
+        bag = TfIdf(preprocessor.idf, name=f"{name}_tfidf")(inputs)
+        # Dropping n-grams at random keeps a wide bag from being memorised on few rows.
+        rate = float(tower.get("tfidf_dropout", 0.0))
+        parts.append(keras.layers.Dropout(rate, name=f"{name}_tfidf_dropout")(bag) if rate else bag)
+    if tower["encoder"] != "none" or not parts:
+        parts.append(sequence_features(name, inputs, preprocessor, tower))
+    features = (
+        parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_paths")(parts)
+    )
+    return inputs, dense_block(features, list(tower["units"]), float(tower["dropout"]), name)
+
+
+def wide_features(
+    name: str, inputs: keras.KerasTensor, preprocessor: TextPreprocessor
+) -> keras.KerasTensor | None:
+    """What the linear (wide) path reads: each column's TF-IDF vector, when fitted."""
+    if not getattr(preprocessor, "idf", None):
+        return None
+    return TfIdf(preprocessor.idf, name=f"{name}_wide_tfidf")(inputs)
+
+
+def sequence_features(
+    name: str, inputs: keras.KerasTensor, preprocessor: TextPreprocessor, tower: Mapping[str, Any]
+) -> keras.KerasTensor:
+    """One embedding table for all text columns, pooled per column, flattened."""
     embedded = keras.layers.Embedding(
         len(preprocessor.vocabulary), int(tower["embedding_dim"]), name=f"{name}_embedding"
     )(inputs)
@@ -124,8 +233,7 @@ def build_tower(
     else:
         pool = keras.layers.GlobalAveragePooling1D(name=f"{name}_pool")
     pooled = keras.layers.TimeDistributed(pool, name=f"{name}_pool_per_column")(embedded)
-    flat = keras.layers.Flatten(name=f"{name}_flatten")(pooled)
-    return inputs, dense_block(flat, list(tower["units"]), float(tower["dropout"]), name)
+    return keras.layers.Flatten(name=f"{name}_flatten")(pooled)
 
 
 class TokenIds(keras.layers.Layer):

@@ -4,9 +4,10 @@ Which estimator depends on the modalities in use:
 
 - only categorical and numerical columns: scikit-learn's histogram gradient boosting, with
   native categorical support and native missing values, on the raw columns;
-- any text or image column: logistic regression (ridge for regression) on the one-hot
-  categories and scaled numbers the modality preprocessors already wrote, a TF-IDF of
-  each text column and the image tensors averaged down to a few pixels and flattened.
+- any text or image column: logistic regression (ridge for regression) on its own one-hot
+  encoding of the categories, the scaled numbers the numerical preprocessor already wrote,
+  a TF-IDF of each text column and the image tensors averaged down to a few pixels and
+  flattened.
 
 Everything fitted here (ordinal codes, TF-IDF vocabularies, the estimator) sees the
 training rows only; the reused encodings were themselves fitted on training rows.
@@ -156,12 +157,10 @@ def _linear_blocks(
 ) -> dict[str, Any]:
     blocks: dict[str, Any] = {}
     if "categorical" in baseline.columns:
-        values = take_rows(
-            MODALITIES["categorical"].model_input(features["categorical"]), positions
+        strings = categorical.as_strings(
+            rows, baseline.columns["categorical"], baseline.missing_token
         )
-        if baseline.categorical_encoder is not None:
-            values = baseline.categorical_encoder.transform(values)
-        blocks["categorical"] = sp.csr_matrix(values)
+        blocks["categorical"] = sp.csr_matrix(baseline.categorical_encoder.transform(strings))
     if "numerical" in baseline.columns:
         values = take_rows(MODALITIES["numerical"].model_input(features["numerical"]), positions)
         blocks["numerical"] = sp.csr_matrix(values)
@@ -188,10 +187,14 @@ def _fit_linear(
     seed: int,
 ) -> None:
     if "categorical" in baseline.columns:
-        codes = MODALITIES["categorical"].model_input(train_features["categorical"])
-        if np.issubdtype(codes.dtype, np.integer):
-            # Embedding indices: one-hot them here, since a linear model cannot read codes.
-            baseline.categorical_encoder = OneHotEncoder(handle_unknown="ignore").fit(codes)
+        # Its own one-hot encoding of the raw columns: the model's may hold embedding indices.
+        strings = categorical.as_strings(
+            train_rows, baseline.columns["categorical"], baseline.missing_token
+        )
+        baseline.categorical_encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=params.get("category_min_frequency") or None,
+        ).fit(strings)
     tfidf = dict(params["tfidf"])
     if "ngram_range" in tfidf:
         tfidf["ngram_range"] = tuple(tfidf["ngram_range"])

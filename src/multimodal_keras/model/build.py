@@ -1,4 +1,11 @@
-"""Assemble one functional Keras model from the active modalities' towers."""
+"""Assemble one functional Keras model from the active modalities' towers.
+
+The towers' outputs are concatenated and go through the fusion layers (the deep part).
+With ``wide`` on, the head also reads the modalities' encoded features directly (one-hot
+categories, scaled numbers, TF-IDF of the text): its output is a linear model over them
+plus the deep part's contribution, as in Wide & Deep (Cheng et al., 2016), so the network
+can always represent the classical linear baseline and learns it quickly.
+"""
 
 from __future__ import annotations
 
@@ -25,20 +32,29 @@ def assemble_model(
     model_params: Mapping[str, Any],
 ) -> keras.Model:
     """One named input and tower per active modality, concatenated, then the task's head."""
-    inputs, towers = {}, []
+    inputs, towers, wide = {}, [], []
+    use_wide = bool((model_params.get("wide") or {}).get("enabled", False))
     for name, preprocessor in preprocessors.items():
         if not is_active(preprocessor):
             continue
-        tower_input, tower_output = MODALITIES[name].build_tower(
+        modality = MODALITIES[name]
+        tower_input, tower_output = modality.build_tower(
             name, preprocessor, model_params["towers"][name]
         )
         inputs[name] = tower_input
         towers.append(tower_output)
+        wide_features = getattr(modality, "wide_features", None)
+        if use_wide and wide_features is not None:
+            features = wide_features(name, tower_input, preprocessor)
+            if features is not None:
+                wide.append(features)
     if not inputs:
         raise ValueError("no modality has configured columns")
     fused = towers[0] if len(towers) == 1 else keras.layers.Concatenate(name="fusion")(towers)
     fusion = model_params["fusion"]
     fused = dense_block(fused, list(fusion["units"]), float(fusion["dropout"]), "fusion")
+    if wide:
+        fused = keras.layers.Concatenate(name="wide_and_deep")([fused, *wide])
     outputs = keras.layers.Dense(
         target_encoder.output_units,
         activation=HEAD_ACTIVATIONS.get(target_encoder.task, "linear"),

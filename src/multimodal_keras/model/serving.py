@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.model.train import input_names
-from multimodal_keras.targets import BINARY, REGRESSION, TargetEncoder
+from multimodal_keras.targets import BINARY, LOG, LOG1P, NO_TRANSFORM, REGRESSION, TargetEncoder
 
 PREDICTION = "prediction"
 PROBABILITIES = "probabilities"
@@ -31,15 +31,26 @@ class DecodePredictions(keras.layers.Layer):
     """
 
     def __init__(
-        self, task: str, classes: list[str], mean: float, scale: float, **kwargs: Any
+        self,
+        task: str,
+        classes: list[str],
+        mean: float,
+        scale: float,
+        transform: str = NO_TRANSFORM,
+        **kwargs: Any,
     ) -> None:
         super().__init__(autocast=False, **kwargs)
         self.task, self.classes = task, list(classes)
         self.mean, self.scale = mean, scale
+        self.transform = transform
 
     def call(self, scores: tf.Tensor) -> dict[str, tf.Tensor]:
         if self.task == REGRESSION:
             value = scores[:, 0] * np.float32(self.scale) + np.float32(self.mean)
+            if self.transform == LOG:
+                value = tf.exp(value)
+            elif self.transform == LOG1P:
+                value = tf.math.expm1(value)
             return {PREDICTION: value}
         if self.task == BINARY:
             positive = scores[:, 0]
@@ -68,6 +79,7 @@ def decode_layer(target_encoder: TargetEncoder) -> DecodePredictions:
         [str(label) for label in target_encoder.classes],
         float(target_encoder.mean),
         float(target_encoder.scale),
+        getattr(target_encoder, "transform", NO_TRANSFORM),
         name="decode_predictions",
     )
 

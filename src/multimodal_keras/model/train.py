@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from multimodal_keras.model import distribute
 from multimodal_keras.model.inputs import RowBatches
-from multimodal_keras.targets import BINARY, MULTICLASS, TargetEncoder
+from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, TargetEncoder
 
 # Rows in memory as (inputs, targets), or rows read batch by batch from their arrays.
 Rows = tuple[Mapping[str, np.ndarray], np.ndarray] | RowBatches
@@ -36,8 +37,77 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model: keras.Model, target: TargetEncoder, learning_rate: float) -> None:
-    """Compile with the loss and metrics of the task."""
+# Per task, the validation metric that early stopping and the learning-rate schedule watch
+# under ``monitor: auto``: the task's headline metric, in Keras' name, and its direction.
+MONITORED = {
+    BINARY: ("val_auc", "max"),
+    MULTICLASS: ("val_accuracy", "max"),
+    REGRESSION: ("val_rmse", "min"),
+}
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW}
+
+
+def batch_size_for(params: Mapping[str, Any], training_rows: int) -> int:
+    """``training.batch_size``, or under ``auto`` the power of two nearest to the training
+    rows over ``auto_batch.steps_per_epoch``, within ``auto_batch``'s bounds.
+
+    Large tables then take large batches (fewer, cheaper optimizer steps per epoch over
+    wide embedding and TF-IDF layers) and small tables keep enough steps to learn.
+    """
+    setting = params["batch_size"]
+    if setting != "auto":
+        return int(setting)
+    bounds = params["auto_batch"]
+    wanted = max(training_rows / float(bounds["steps_per_epoch"]), 1.0)
+    size = 2 ** round(math.log2(wanted))
+    return int(min(max(size, int(bounds["min"])), int(bounds["max"])))
+
+
+def optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
+    """Adam, or AdamW with decoupled weight decay, from ``training``'s settings."""
+    name = str(params.get("optimizer", "adam"))
+    settings: dict[str, Any] = {"learning_rate": float(params["learning_rate"])}
+    if name == "adamw":
+        settings["weight_decay"] = float(params.get("weight_decay", 0.0))
+    return OPTIMIZERS[name](**settings)
+
+
+def monitored(target: TargetEncoder, params: Mapping[str, Any]) -> tuple[str, str]:
+    """The validation metric to watch, and whether lower (min) or higher (max) is better."""
+    setting = params.get("monitor", "auto")
+    if setting in (None, "auto"):
+        return MONITORED[target.task]
+    return str(setting), "min" if "loss" in str(setting) or "rmse" in str(setting) else "max"
+
+
+def training_callbacks(target: TargetEncoder, params: Mapping[str, Any]) -> list[Any]:
+    """Early stopping with the best weights restored, and the learning-rate schedule."""
+    monitor, mode = monitored(target, params)
+    callbacks: list[Any] = [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            mode=mode,
+            patience=int(params["early_stopping_patience"]),
+            restore_best_weights=True,
+        )
+    ]
+    schedule = params.get("learning_rate_schedule") or {}
+    if schedule.get("kind", "constant") == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                mode=mode,
+                factor=float(schedule["factor"]),
+                patience=int(schedule["patience"]),
+                min_lr=float(schedule.get("min_learning_rate", 0.0)),
+                verbose=0,
+            )
+        )
+    return callbacks
+
+
+def compile_model(model: keras.Model, target: TargetEncoder, params: Mapping[str, Any]) -> None:
+    """Compile with the loss and metrics of the task, and the configured optimizer."""
     if target.task == BINARY:
         metrics = [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
     elif target.task == MULTICLASS:
@@ -45,7 +115,7 @@ def compile_model(model: keras.Model, target: TargetEncoder, learning_rate: floa
     else:
         metrics = [keras.metrics.RootMeanSquaredError(name="rmse")]
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=optimizer(params),
         loss=LOSSES.get(target.task, "mean_squared_error"),
         metrics=metrics,
     )
@@ -121,20 +191,19 @@ def fit_model(
 ) -> dict[str, list[float]]:
     """Fit the model in place and return its history, restoring the best validation weights.
 
+    Early stopping and the learning-rate schedule watch the task's validation metric
+    (``monitored``); the history records the learning rate of every epoch.
+
     ``train`` and ``validation`` are (inputs, targets) in memory, or ``RowBatches``. Under
     a distribution ``strategy`` (model/distribute.py) the model must have been made in its
-    scope (``distribute.replicate``), and ``batch_size`` is per replica.
+    scope (``distribute.replicate``), and ``batch_size`` (``batch_size_for``) is per replica.
     """
     seed_everything(seed, bool(params.get("deterministic", True)))
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        compile_model(model, target, float(params["learning_rate"]))
-    batch_size = int(params["batch_size"])
-    early_stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss",
-        patience=int(params["early_stopping_patience"]),
-        restore_best_weights=True,
-    )
+        compile_model(model, target, params)
+    batch_size = batch_size_for(params, len(row_targets(train)))
+    watching = training_callbacks(target, params)
     weights = class_weights(params.get("class_weight"), target, row_targets(train))
     verbose = progress_verbosity(params.get("verbose", "auto"))
     if distribute.is_distributed(strategy):
@@ -146,7 +215,7 @@ def fit_model(
             batch_size,
             as_dataset(validation, batch_size),
             int(params["epochs"]),
-            [early_stopping, *(callbacks or [])],
+            [*watching, *(callbacks or [])],
             weights,
             verbose,
         )
@@ -154,7 +223,7 @@ def fit_model(
         as_dataset(train, batch_size, shuffle_seed=seed),
         validation_data=as_dataset(validation, batch_size),
         epochs=int(params["epochs"]),
-        callbacks=[early_stopping, *(callbacks or [])],
+        callbacks=[*watching, *(callbacks or [])],
         class_weight=weights,
         shuffle=False,  # the training dataset shuffles itself, with the seed
         verbose=verbose,

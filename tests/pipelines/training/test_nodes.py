@@ -133,7 +133,15 @@ def test_the_training_pipeline_runs_with_the_sequential_and_thread_runners(
     runner().run(create_pipeline(), catalog)
 
     history = catalog.load("training_history")
-    assert set(history) == {"loss", "accuracy", "auc", "val_loss", "val_accuracy", "val_auc"}
+    assert set(history) == {
+        "loss",
+        "accuracy",
+        "auc",
+        "val_loss",
+        "val_accuracy",
+        "val_auc",
+        "learning_rate",
+    }
     assert len(history["loss"]) == artifacts["params"]["training"]["epochs"]
     trained = catalog.load("trained_model")  # free of the strategy it was trained under
     assert not any(isinstance(v.value, tf.distribute.DistributedValues) for v in trained.variables)

@@ -77,12 +77,23 @@ def split_rows(
 def fit_target(
     primary_table: pd.DataFrame, split_assignments: pd.DataFrame, table: Mapping[str, Any]
 ) -> TargetEncoder:
-    """Fit the target encoding (classes, or mean and scale) on the training rows only."""
+    """Fit the target encoding (classes, or transform, mean and scale) on the training rows only."""
     target = primary_table[table["target"]]
     task = infer_task(target, table.get("task"), int(table["max_classes"]))
     train = target.iloc[split_positions(split_assignments, TRAIN)]
-    encoder = fit_target_encoder(train, task)
-    logger.info("Target %r: %s task, %d class(es).", encoder.column, task, len(encoder.classes))
+    encoder = fit_target_encoder(
+        train,
+        task,
+        table.get("target_transform"),
+        float(table.get("target_transform_skewness", 1.0)),
+    )
+    logger.info(
+        "Target %r: %s task, %d class(es), transform %s.",
+        encoder.column,
+        task,
+        len(encoder.classes),
+        encoder.transform,
+    )
     return encoder
 
 

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from multimodal_keras.model import distribute, figures
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.model.inputs import check_aligned, row_batches
-from multimodal_keras.model.train import fit_model, input_names
+from multimodal_keras.model.train import batch_size_for, fit_model, input_names
 from multimodal_keras.splitting import TRAIN, VALIDATION, split_positions
 from multimodal_keras.targets import TargetEncoder
 
@@ -86,9 +86,11 @@ def train_model(
         strategy=strategy,
     )
     logger.info(
-        "Trained for %d epoch(s) on %d rows over %d replica(s); best validation loss %.4f.",
+        "Trained for %d epoch(s) on %d rows in batches of %d over %d replica(s); best "
+        "validation loss %.4f.",
         len(history["loss"]),
         len(train_rows),
+        batch_size_for(training, len(train_rows)),
         strategy.num_replicas_in_sync,
         min(history["val_loss"]),
     )

@@ -1,0 +1,85 @@
+"""Training watches the task's validation metric, with AdamW and a plateau schedule."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from multimodal_keras.model.train import fit_model, monitored, optimizer, training_callbacks
+from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
+
+TARGETS = {
+    BINARY: pd.Series([0, 1], name="y"),
+    MULTICLASS: pd.Series(["a", "b", "c"], name="y"),
+    REGRESSION: pd.Series([1.0, 2.0], name="y"),
+}
+PARAMS = {
+    "epochs": 6,
+    "batch_size": 16,
+    "learning_rate": 0.01,
+    "optimizer": "adamw",
+    "weight_decay": 0.001,
+    "monitor": "auto",
+    "learning_rate_schedule": {"kind": "plateau", "factor": 0.5, "patience": 1},
+    "early_stopping_patience": 50,
+    "verbose": 0,
+}
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        (BINARY, ("val_auc", "max")),
+        (MULTICLASS, ("val_accuracy", "max")),
+        (REGRESSION, ("val_rmse", "min")),
+    ],
+)
+def test_auto_monitor_is_the_tasks_headline_metric(task, expected):
+    assert monitored(fit_target_encoder(TARGETS[task], task), PARAMS) == expected
+
+
+def test_an_explicit_loss_monitor_is_minimised():
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+    assert monitored(target, PARAMS | {"monitor": "val_loss"}) == ("val_loss", "min")
+
+
+def test_adamw_decays_weights_and_the_schedule_is_a_plateau_callback():
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+
+    built = optimizer(PARAMS)
+    callbacks = training_callbacks(target, PARAMS)
+
+    assert isinstance(built, keras.optimizers.AdamW)
+    assert built.weight_decay == pytest.approx(0.001)
+    assert [type(callback).__name__ for callback in callbacks] == [
+        "EarlyStopping",
+        "ReduceLROnPlateau",
+    ]
+    assert all(callback.monitor == "val_auc" for callback in callbacks)
+    constant = training_callbacks(target, PARAMS | {"learning_rate_schedule": None})
+    assert [type(callback).__name__ for callback in constant] == ["EarlyStopping"]
+
+
+def test_the_learning_rate_halves_when_the_validation_metric_stalls():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    # Noise targets: the validation RMSE cannot keep improving, so the plateau acts.
+    y = rng.normal(size=64).astype(np.float32)
+    target = fit_target_encoder(pd.Series(y, name="y"), REGRESSION)
+    inputs = keras.Input((3,), name="numerical")
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(8)(inputs)))
+
+    history = fit_model(
+        model,
+        target,
+        ({"numerical": x[:48]}, y[:48]),
+        ({"numerical": x[48:]}, y[48:]),
+        PARAMS | {"epochs": 12},
+        seed=1,
+    )
+
+    rates = history["learning_rate"]
+    assert rates[0] == pytest.approx(0.01)
+    assert min(rates) < rates[0]
