@@ -92,3 +92,13 @@ def test_a_transform_outside_its_domain_names_the_setting_and_the_value(transfor
 def test_an_unknown_transform_lists_the_known_ones():
     with pytest.raises(MultimodalKerasError, match="log1p"):
         fit_target_encoder(pd.Series([1.0, 2.0], name="y"), REGRESSION, "sqrt")
+
+
+def test_transformed_predictions_stay_within_the_training_targets_range():
+    prices = pd.Series([10.0, 100.0, 1000.0, 5000.0], name="price")
+    encoder = fit_target_encoder(prices, REGRESSION, "log1p")
+
+    decoded = encoder.decode(np.array([[-40.0], [0.0], [40.0]], dtype=np.float32))
+
+    assert decoded[0] == pytest.approx(10.0) and decoded[2] == pytest.approx(5000.0)
+    assert 10.0 < decoded[1] < 5000.0

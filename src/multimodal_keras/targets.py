@@ -60,6 +60,10 @@ class TargetEncoder:
     mean: float = 0.0
     scale: float = 1.0
     transform: str = NO_TRANSFORM
+    # Transformed regression only: predictions are clipped to the training targets' range,
+    # since exp of an extrapolated value can be far beyond any price seen.
+    low: float = -np.inf
+    high: float = np.inf
 
     @property
     def is_classification(self) -> bool:
@@ -97,7 +101,10 @@ class TargetEncoder:
     def decode_targets(self, encoded: np.ndarray) -> np.ndarray:
         """Original labels or values from encoded targets."""
         if self.task == REGRESSION:
-            return INVERSE[self.transform](encoded * self.scale + self.mean)
+            values = INVERSE[self.transform](encoded * self.scale + self.mean)
+            return (
+                np.clip(values, self.low, self.high) if self.transform != NO_TRANSFORM else values
+            )
         return np.asarray(self.classes, dtype=object)[encoded.astype(int)]
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
@@ -159,8 +166,17 @@ def fit_target_encoder(
         chosen = choose_transform(raw, transform, skew_limit)
         numbers = FORWARD[chosen](raw)
         scale = float(numbers.std()) or 1.0
+        bounds = (
+            (float(raw.min()), float(raw.max())) if chosen != NO_TRANSFORM else (-np.inf, np.inf)
+        )
         return TargetEncoder(
-            column, task, mean=float(numbers.mean()), scale=scale, transform=chosen
+            column,
+            task,
+            mean=float(numbers.mean()),
+            scale=scale,
+            transform=chosen,
+            low=bounds[0],
+            high=bounds[1],
         )
     classes = sorted(values.unique().tolist(), key=lambda value: (str(type(value)), value))
     return TargetEncoder(column, task, classes=classes)

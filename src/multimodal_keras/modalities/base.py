@@ -19,7 +19,12 @@ ROW_ID = "row_id"
 
 
 class Modality(Protocol):
-    """What the pipelines and the model builder need from a modality module."""
+    """What the pipelines and the model builder need from a modality module.
+
+    A module may also define ``wide_features(name, model_input, preprocessor)``: the
+    tensor the head's linear (wide) path reads from the model input, or None. Without it
+    the modality feeds the deep part only.
+    """
 
     def fit(self, train_rows: pd.DataFrame, options: Mapping[str, Any]) -> Any:
         """Fit a preprocessor on the training rows only, from the modality's options."""

@@ -111,12 +111,7 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
         names = list(encoder.get_feature_names_out(columns))
         return CategoricalPreprocessor(columns, encoding, missing_token, encoder, names)
     if encoding == EMBEDDING:
-        encoder = OrdinalEncoder(
-            handle_unknown="use_encoded_value",
-            unknown_value=UNKNOWN_CODE,
-            min_frequency=min_frequency,
-            dtype=np.float64,
-        ).fit(values)
+        encoder = _ordinal_encoder(values, min_frequency)
         # Each column gets one extra slot, its first, for unseen categories.
         sizes = [codes + 1 for codes in _codes_per_column(encoder)]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
@@ -128,6 +123,16 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
     raise ValueError(f"unknown categorical encoding {encoding!r}")
 
 
+def _ordinal_encoder(values: np.ndarray, min_frequency: float | None) -> OrdinalEncoder:
+    """Codes per column, rare categories sharing one, unseen ones ``UNKNOWN_CODE``."""
+    return OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=UNKNOWN_CODE,
+        min_frequency=min_frequency,
+        dtype=np.float64,
+    ).fit(values)
+
+
 def _fit_auto(
     columns: list[str],
     missing_token: str,
@@ -135,12 +140,7 @@ def _fit_auto(
     min_frequency: float | None,
     options: Mapping[str, Any],
 ) -> CategoricalPreprocessor:
-    encoder = OrdinalEncoder(
-        handle_unknown="use_encoded_value",
-        unknown_value=UNKNOWN_CODE,
-        min_frequency=min_frequency,
-        dtype=np.float64,
-    ).fit(values)
+    encoder = _ordinal_encoder(values, min_frequency)
     codes = _codes_per_column(encoder)
     limit = int(options["one_hot_max_categories"])
     hot = [count <= limit for count in codes]

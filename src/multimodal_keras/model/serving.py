@@ -37,12 +37,13 @@ class DecodePredictions(keras.layers.Layer):
         mean: float,
         scale: float,
         transform: str = NO_TRANSFORM,
+        bounds: tuple[float, float] = (-np.inf, np.inf),
         **kwargs: Any,
     ) -> None:
         super().__init__(autocast=False, **kwargs)
         self.task, self.classes = task, list(classes)
         self.mean, self.scale = mean, scale
-        self.transform = transform
+        self.transform, self.bounds = transform, bounds
 
     def call(self, scores: tf.Tensor) -> dict[str, tf.Tensor]:
         if self.task == REGRESSION:
@@ -51,6 +52,9 @@ class DecodePredictions(keras.layers.Layer):
                 value = tf.exp(value)
             elif self.transform == LOG1P:
                 value = tf.math.expm1(value)
+            if self.transform != NO_TRANSFORM:
+                low, high = (np.float32(bound) for bound in self.bounds)
+                value = tf.clip_by_value(value, low, high)
             return {PREDICTION: value}
         if self.task == BINARY:
             positive = scores[:, 0]
@@ -80,6 +84,7 @@ def decode_layer(target_encoder: TargetEncoder) -> DecodePredictions:
         float(target_encoder.mean),
         float(target_encoder.scale),
         getattr(target_encoder, "transform", NO_TRANSFORM),
+        (getattr(target_encoder, "low", -np.inf), getattr(target_encoder, "high", np.inf)),
         name="decode_predictions",
     )
 
