@@ -377,26 +377,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     load = os.getloadavg()[0]
+    stamp = started.strftime("%Y-%m-%dT%H%MZ")
+    label = f"quality-{stamp}" + (f"-{args.label}" if args.label else "")
+    document = {"started": started.isoformat(), "params": args.params, "seeds": args.seeds}
+    RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.tables:
         print(f"{name}:", flush=True)
         result = benchmark_table(TABLES[name], args.seeds, args.params)
         result["summary"] = summarise(result)
         results.append(result)
-    stamp = started.strftime("%Y-%m-%dT%H%MZ")
-    label = f"quality-{stamp}" + (f"-{args.label}" if args.label else "")
-    header = (
-        f"Measured {started:%Y-%m-%d %H:%M} UTC, seeds {args.seeds}, extra params "
-        f"{args.params or 'none'}; {os.cpu_count()} cores, {platform.platform()}, Python "
-        f"{platform.python_version()}; load average {load:.1f} at the start and "
-        f"{os.getloadavg()[0]:.1f} at the end."
-    )
-    report = markdown(results, header)
+        # Written after every table, so that an interrupted run keeps what it measured.
+        header = (
+            f"Measured {started:%Y-%m-%d %H:%M} UTC, seeds {args.seeds}, extra params "
+            f"{args.params or 'none'}; {os.cpu_count()} cores, {platform.platform()}, Python "
+            f"{platform.python_version()}; load average {load:.1f} at the start and "
+            f"{os.getloadavg()[0]:.1f} after the last table."
+        )
+        report = markdown(results, header)
+        (RESULTS / f"{label}.md").write_text(report)
+        (RESULTS / f"{label}.json").write_text(
+            json.dumps({**document, "results": results}, indent=2)
+        )
     print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{label}.md").write_text(report)
-    document = {"started": started.isoformat(), "params": args.params, "seeds": args.seeds}
-    (RESULTS / f"{label}.json").write_text(json.dumps({**document, "results": results}, indent=2))
     print(f"Wrote {RESULTS / label}.md and .json")
     return 0
 
