@@ -25,6 +25,7 @@ JSON and Markdown under ``benchmarks/results/``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -161,18 +162,12 @@ def image_pixels(rows: pd.DataFrame, table: BenchmarkTable, root: Path) -> np.nd
     for column in table.columns["image"]:
         values = []
         for cell in rows[column]:
-            source = root / str(cell) if table.image_source == "path" else _bytes_io(cell)
+            source = root / str(cell) if table.image_source == "path" else io.BytesIO(bytes(cell))
             with Image.open(source) as image:
                 small = image.convert("RGB").resize(IMAGE_SIZE, Image.Resampling.BOX)
                 values.append(np.asarray(small, dtype=np.float32).reshape(-1) / 255.0)
         blocks.append(np.stack(values))
     return np.hstack(blocks)
-
-
-def _bytes_io(cell: Any) -> Any:
-    import io
-
-    return io.BytesIO(bytes(cell))
 
 
 def texts(rows: pd.DataFrame, column: str) -> list[str]:
