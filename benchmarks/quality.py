@@ -205,13 +205,13 @@ def hist_gradient_boosting(
         svd = TruncatedSVD(components, random_state=seed).fit(terms)
         for name, part in (("train", train), ("test", test)):
             reduced = svd.transform(vectorizer.transform(texts(part, column)))
-            for index in range(reduced.shape[1]):
-                frames[name][f"{column}_svd{index}"] = reduced[:, index]
+            names = [f"{column}_svd{index}" for index in range(reduced.shape[1])]
+            frames[name] = frames[name].join(pd.DataFrame(reduced, part.index, names))
     if table.columns["image"]:
         for name, part in (("train", train), ("test", test)):
             pixels = image_pixels(part, table, root)
-            for index in range(pixels.shape[1]):
-                frames[name][f"pixel{index}"] = pixels[:, index]
+            names = [f"pixel{index}" for index in range(pixels.shape[1])]
+            frames[name] = frames[name].join(pd.DataFrame(pixels, part.index, names))
     options = dict(HGB, random_state=seed, categorical_features="from_dtype")
     y_train = train[table.target]
     if table.task == "regression":

@@ -49,7 +49,7 @@ def project_parameters(shared_project_parameters: dict[str, Any]) -> dict[str, A
 def shared_small_parameters(shared_project_parameters: dict[str, Any]) -> dict[str, Any]:
     """``small_parameters`` made once; read them only, never change them."""
     params = copy.deepcopy(shared_project_parameters)
-    params["image"].update(height=SMALL_IMAGE, width=SMALL_IMAGE, chunk_size=64)
+    params["image"].update(height=SMALL_IMAGE, width=SMALL_IMAGE, channels=3, chunk_size=64)
     params["text"].update(max_tokens=200, sequence_length=12)
     for name, tower in SMALL_TOWERS.items():
         params["model"]["towers"][name].update(copy.deepcopy(tower))

@@ -221,3 +221,46 @@ def test_resolve_path_refuses_leaving_the_root_directly(image_root):
 def test_text_in_a_bytes_column_is_refused_with_a_hint_to_use_paths():
     with pytest.raises(MultimodalKerasError, match="image.source"):
         transform(["cats/grey.png"])
+
+
+AUTO_SHAPE = {"height": "auto", "width": "auto", "channels": "auto", "auto_max_size": 64}
+
+
+def test_auto_shape_is_the_commonest_training_size_and_one_channel_for_grey_images():
+    cells = [encode(solid("L", 90, (28, 28)))] * 3 + [encode(solid("L", 90, (40, 30)))]
+
+    preprocessor = image.fit(rows(photo=cells), options(**AUTO_SHAPE))
+
+    assert (preprocessor.height, preprocessor.width, preprocessor.channels) == (28, 28, 1)
+    assert np.asarray(image.transform(preprocessor, rows(photo=cells))).shape == (4, 1, 28, 28, 1)
+
+
+def test_auto_shape_keeps_three_channels_when_any_sampled_image_has_colour():
+    cells = [encode(solid("L", 90, (16, 12))), encode(solid("RGB", (1, 2, 3), (16, 12)))]
+
+    preprocessor = image.fit(rows(photo=cells), options(**AUTO_SHAPE))
+
+    assert (preprocessor.height, preprocessor.width, preprocessor.channels) == (12, 16, 3)
+
+
+def test_auto_shape_shrinks_large_images_to_the_cap_keeping_their_aspect():
+    cells = [encode(solid("RGB", (1, 2, 3), (256, 128)))]
+
+    preprocessor = image.fit(rows(photo=cells), options(**AUTO_SHAPE))
+
+    assert (preprocessor.height, preprocessor.width) == (32, 64)
+
+
+def test_auto_shape_comes_from_the_training_rows_given_to_fit_only():
+    train = [encode(solid("L", 90, (20, 20)))] * 2
+    held_out = [encode(solid("RGB", (1, 2, 3), (50, 50)))] * 5
+
+    preprocessor = image.fit(rows(photo=train), options(**AUTO_SHAPE))
+    image.transform(preprocessor, rows(photo=held_out))
+
+    assert (preprocessor.height, preprocessor.width, preprocessor.channels) == (20, 20, 1)
+
+
+def test_auto_shape_with_no_readable_training_image_asks_for_a_size():
+    with pytest.raises(MultimodalKerasError, match="set them explicitly"):
+        image.fit(rows(photo=[b"not an image", b""]), options(**AUTO_SHAPE))

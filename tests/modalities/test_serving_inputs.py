@@ -125,14 +125,25 @@ TEXT_NEW = frame(
 
 
 @pytest.mark.parametrize(
-    "standardize", ["lower_and_strip_punctuation", "lower", "strip_punctuation", None]
+    "standardize",
+    [
+        "lower_and_split_punctuation",
+        "lower_and_strip_punctuation",
+        "lower",
+        "strip_punctuation",
+        None,
+    ],
 )
 @pytest.mark.parametrize("ngrams", [None, 2])
-def test_text_serving_tokenises_as_transform(standardize, ngrams):
+@pytest.mark.parametrize("length", [6, "auto"])
+def test_text_serving_tokenises_as_transform(standardize, ngrams, length):
     options = {
         "columns": ["title", "body"],
         "max_tokens": 50,
-        "sequence_length": 6,
+        "sequence_length": length,
+        "length_percentile": 50,
+        "min_sequence_length": 1,
+        "max_sequence_length": 8,
         "standardize": standardize,
         "split": "whitespace",
         "ngrams": ngrams,

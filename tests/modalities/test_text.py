@@ -118,19 +118,24 @@ def test_vocabulary_is_capped_at_max_tokens():
     assert len(preprocessor.vocabulary) == 4
 
 
-def test_tfidf_layer_equals_scikit_learns_sublinear_tfidf_of_the_same_ids():
+def test_tfidf_shares_sum_to_scikit_learns_sublinear_tfidf_of_the_same_ids():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     train = rows(description=["red bike red bike", "red lamp", "blue bike lamp", "blue blue"])
     preprocessor = text.fit(train, options(ngrams=2, sequence_length=12))
     ids = text.model_input(text.transform(preprocessor, train))
 
-    weights = keras.ops.convert_to_numpy(text.TfIdf(preprocessor.idf)(ids))
+    shares = keras.ops.convert_to_numpy(text.TfIdfShares(preprocessor.idf)(ids))
+    # Summing each id's shares per row gives the row's TF-IDF vector.
+    size = len(preprocessor.vocabulary)
+    weights = np.zeros((len(ids), size))
+    for row in range(len(ids)):
+        np.add.at(weights[row], ids[row, 0], shares[row, 0])
 
     tokens = [[int(i) for i in row if i >= text.FIRST_TOKEN_ID] for row in ids[:, 0]]
     reference = TfidfVectorizer(
         analyzer=lambda row: row,
-        vocabulary=range(len(preprocessor.vocabulary)),
+        vocabulary=range(size),
         sublinear_tf=True,
         lowercase=False,
     ).fit(tokens)
@@ -165,3 +170,85 @@ def test_auto_sequence_length_is_a_high_percentile_of_the_training_id_counts():
         text.fit(rows(description=words), auto | {"max_sequence_length": 64}).sequence_length == 19
     )
     assert text.fit(rows(description=["a b"] * 5), auto).sequence_length == 2
+
+
+def test_auto_gives_each_column_its_own_length_and_pads_beyond_it():
+    train = rows(
+        description=[" ".join(["word"] * count) for count in range(10, 20)],
+        title=["short title"] * 10,
+    )
+    auto = options(
+        columns=["description", "title"],
+        sequence_length="auto",
+        length_percentile=100,
+        min_sequence_length=1,
+        max_sequence_length=64,
+    )
+    preprocessor = text.fit(train, auto)
+
+    ids = text.transform(preprocessor, rows(description=["word " * 30], title=["title " * 30]))
+
+    assert preprocessor.lengths() == [19, 2]
+    assert ids.shape == (1, 2, 19)
+    assert (ids[0, 0] != text.PADDING_ID).all()
+    assert (ids[0, 1, :2] != text.PADDING_ID).all()
+    assert (ids[0, 1, 2:] == text.PADDING_ID).all()
+
+
+def test_tfidf_bag_equals_a_dense_layer_over_each_columns_tfidf_vector():
+    train = rows(
+        description=["red bike red bike", "red lamp", "blue bike lamp", "blue blue"],
+        title=["bike", "lamp lamp", "", "red blue red"],
+    )
+    preprocessor = text.fit(train, options(columns=["description", "title"], sequence_length=8))
+    ids = text.model_input(text.transform(preprocessor, train))
+    size = len(preprocessor.vocabulary)
+    shares = text.TfIdfShares(preprocessor.idf)(ids)
+    bag = text.WeightedBag(2, size, 3)
+    summed = text.WeightedBag(2, size, 3, sum_columns=True)
+
+    per_column = keras.ops.convert_to_numpy(bag([ids, shares]))
+    summed([ids, shares])
+    summed.set_weights(bag.get_weights())
+    total = keras.ops.convert_to_numpy(summed([ids, shares]))
+
+    vectors = np.zeros((len(ids), 2, size))
+    for row, column in np.ndindex(len(ids), 2):
+        np.add.at(vectors[row, column], ids[row, column], keras.ops.convert_to_numpy(shares)[row, column])
+    table = bag.get_weights()[0].reshape(2, size, 3)
+    expected = np.einsum("rcv,cvu->rcu", vectors, table)
+    np.testing.assert_allclose(per_column, expected, atol=1e-6)
+    np.testing.assert_allclose(total, expected.sum(axis=1), atol=1e-6)
+
+
+def test_average_encoder_leaves_padding_out_of_the_mean():
+    ids = np.array([[[5, 7, 0, 0]], [[5, 7, 7, 0]]], dtype=np.int32)
+
+    shares = keras.ops.convert_to_numpy(text.TokenMeans()(ids))
+
+    np.testing.assert_allclose(shares[0, 0], [0.5, 0.5, 0.0, 0.0])
+    np.testing.assert_allclose(shares[1, 0], [1 / 3, 1 / 3, 1 / 3, 0.0])
+
+
+def test_ngrams_in_fewer_training_texts_than_the_minimum_are_out_of_vocabulary():
+    train = rows(description=["red bike", "red lamp", "blue bike", "rare word"])
+    preprocessor = text.fit(train, options(min_document_frequency=2))
+
+    ids = text.transform(preprocessor, rows(description=["rare red bike"]))
+
+    assert preprocessor.vocabulary[2:] == ["red", "bike"]
+    assert ids[0, 0, :3].tolist() == [OOV_ID, 2, 3]
+    # IDF counts the texts with the kept n-grams as before: "red" is in 2 of 4.
+    assert preprocessor.idf[2] == np.log((1 + 4) / (1 + 2)) + 1
+
+
+def test_words_split_at_any_punctuation_and_lower_case_in_any_script():
+    train = rows(description=["“Trump’s” U.S.-based ÉCOLE", "trump s us based école"])
+    preprocessor = text.fit(
+        train, options(standardize="lower_and_split_punctuation", max_tokens=50)
+    )
+
+    first, second = text.transform(preprocessor, train)[:, 0]
+
+    assert sorted(preprocessor.vocabulary[2:]) == ["based", "s", "trump", "u", "us", "école"]
+    assert first[first != 0].tolist()[:2] == second[second != 0].tolist()[:2]

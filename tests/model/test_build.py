@@ -159,7 +159,7 @@ def test_wide_path_feeds_the_encoded_features_to_the_head_beside_the_deep_part(f
     joined = with_wide.get_layer("wide_and_deep")
     sources = {tensor._keras_history.operation.name for tensor in joined.input}
     # Categorical, numerical and text give linear features; images only a deep tower.
-    assert {"categorical_wide_weights", "numerical", "text_wide_tfidf"} & sources
+    assert {"categorical_wide_weights", "numerical", "text_wide_bag"} & sources
     assert not any(name.startswith("image") for name in sources)
     assert "wide_and_deep" not in [layer.name for layer in without.layers]
     head_inputs = with_wide.get_layer("prediction").input.shape[-1]

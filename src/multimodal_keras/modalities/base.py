@@ -21,9 +21,10 @@ ROW_ID = "row_id"
 class Modality(Protocol):
     """What the pipelines and the model builder need from a modality module.
 
-    A module may also define ``wide_features(name, model_input, preprocessor)``: the
-    tensor the head's linear (wide) path reads from the model input, or None. Without it
-    the modality feeds the deep part only.
+    A module may also define ``wide_features(name, model_input, preprocessor,
+    output_units)``: the tensor the head's linear (wide) path reads from the model input,
+    or None; features too wide to concatenate (a text bag) may be mapped linearly to
+    ``output_units``, the head's width. Without it the modality feeds the deep part only.
     """
 
     def fit(self, train_rows: pd.DataFrame, options: Mapping[str, Any]) -> Any:

@@ -381,7 +381,7 @@ invalid_rows = accept_every_row
 
 
 def wide_features(
-    name: str, inputs: keras.KerasTensor, preprocessor: CategoricalPreprocessor
+    name: str, inputs: keras.KerasTensor, preprocessor: CategoricalPreprocessor, output_units: int
 ) -> keras.KerasTensor:
     """What the linear (wide) path reads: one weight per category of every column.
 

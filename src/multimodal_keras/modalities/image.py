@@ -38,6 +38,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IHDR_END = 26
 PNG_PLAIN_DEPTH = 8
 PNG_PLAIN_COLOUR_TYPES = {0, 2, 3, 4, 6}
+AUTO = "auto"
+# Pillow modes of grey images (with or without alpha): one channel holds all they show.
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
 @dataclass
@@ -57,19 +60,57 @@ class ImagePreprocessor:
 
 
 def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> ImagePreprocessor:
-    """Record the image settings; images need no statistics from the training rows."""
-    return ImagePreprocessor(
+    """Record the image settings; ``auto`` sizes and channels come from the training images."""
+    preprocessor = ImagePreprocessor(
         columns=configured_columns(options),
         source=options["source"],
         root=options.get("root"),
-        height=int(options["height"]),
-        width=int(options["width"]),
-        channels=int(options["channels"]),
+        height=0,
+        width=0,
+        channels=0,
         interpolation=options["interpolation"],
         max_pixels=int(options["max_pixels"]),
         formats=[str(name).upper() for name in options["formats"]],
         chunk_size=int(options["chunk_size"]),
     )
+    shape = [options["height"], options["width"], options["channels"]]
+    if AUTO in shape and preprocessor.columns and len(train_rows):
+        shape = [
+            fixed if fixed != AUTO else derived
+            for fixed, derived in zip(shape, common_shape(train_rows, preprocessor, options))
+        ]
+    if AUTO in shape:
+        # No training rows (validation reads images before any split): no size yet.
+        shape = [0 if value == AUTO else value for value in shape]
+    preprocessor.height, preprocessor.width, preprocessor.channels = (int(v) for v in shape)
+    return preprocessor
+
+
+def common_shape(
+    train_rows: pd.DataFrame, preprocessor: ImagePreprocessor, options: Mapping[str, Any]
+) -> tuple[int, int, int]:
+    """(height, width, channels) for ``auto``: the commonest size among the first
+    ``auto_sample`` training images, shrunk to fit ``auto_max_size``, and one channel when
+    they are all grey. Only the images' headers are read.
+    """
+    sizes: dict[tuple[int, int], int] = {}
+    grey = True
+    sample = train_rows.head(int(options.get("auto_sample", 256)))
+    for _, _, cell in _row_major_cells(sample, preprocessor.columns):
+        try:
+            with Image.open(io.BytesIO(_cell_bytes(cell, preprocessor))) as image:
+                sizes[(image.height, image.width)] = sizes.get((image.height, image.width), 0) + 1
+                grey = grey and image.mode in GREY_MODES
+        except (ValueError, OSError, UnidentifiedImageError, MultimodalKerasError):
+            continue  # validation reports unreadable images; the size comes from the rest
+    if not sizes:
+        raise MultimodalKerasError(
+            f"image.height/width/channels are 'auto', but none of the first {len(sample)} "
+            f"training images in {preprocessor.columns} could be read: set them explicitly."
+        )
+    height, width = max(sizes, key=lambda size: (sizes[size], size))
+    scale = min(1.0, int(options.get("auto_max_size", 128)) / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale)), 1 if grey else 3
 
 
 def decode_and_resize(

@@ -223,7 +223,7 @@ def build_tower(
 
 
 def wide_features(
-    name: str, inputs: keras.KerasTensor, preprocessor: NumericalPreprocessor
+    name: str, inputs: keras.KerasTensor, preprocessor: NumericalPreprocessor, output_units: int
 ) -> keras.KerasTensor:
     """What the linear (wide) path reads: the scaled values themselves."""
     return inputs

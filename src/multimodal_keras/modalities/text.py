@@ -3,8 +3,12 @@
 The vocabulary holds words and, with ``ngrams: 2``, pairs of adjacent words. The tower
 reads each column's ids two ways: a TF-IDF bag of n-grams (the document frequencies are
 counted on the training rows at fit time) and, beside it, the mean of the ids' learnt
-embeddings. When ``sequence_length`` is ``auto`` it is a high percentile of the training
-texts' id counts, capped, so that long reviews are not cut at a fixed short length.
+embeddings. The bag is never built: each id carries its share of the column's TF-IDF
+vector and a learnt table's rows are summed with those shares, which is a Dense layer
+over the sparse bag at the cost of the ids alone. When ``sequence_length`` is ``auto``
+each column gets its own length, a high percentile of its training texts' id counts,
+capped, so that long reviews are not cut at a fixed short length and short titles do
+not pay for them.
 
 The pickled preprocessor keeps the vocabulary and the layer's settings rather than
 the layer itself, so that the pipeline and an exported serving model rebuild the
@@ -36,24 +40,52 @@ FIRST_TOKEN_ID = 2
 AUTO = "auto"
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+def lower_and_split_punctuation(texts: tf.Tensor) -> tf.Tensor:
+    """Lower-case any script, and split words at punctuation and symbols.
+
+    Keras' ``lower_and_strip_punctuation`` lower-cases ASCII only and deletes ASCII
+    punctuation only: "U.S.-based" becomes one word, and "“Trump’s" a word other than
+    "trump". Here every run of characters that are not letters, marks, digits, ``_`` or
+    white space becomes a space, which splits words as scikit-learn's default pattern does.
+    """
+    lowered = tf.strings.lower(texts, encoding="utf-8")
+    return tf.strings.regex_replace(lowered, r"[^\pL\pM\pN_\s]+", " ")
+
+
+# ``text.standardize`` names of our own, beside the ones TextVectorization knows.
+STANDARDIZERS = {"lower_and_split_punctuation": lower_and_split_punctuation}
+
+
 @dataclass
 class TextPreprocessor:
     """The vocabulary learnt from the training rows and how text is split into tokens."""
 
     columns: list[str]
     vocabulary: list[str]
-    sequence_length: int
+    sequence_length: int  # the longest column's; the encoded array's last axis
     standardize: str | None
     split: str
     ngrams: int | None
     batch_size: int
     # Inverse document frequency per id, from the training rows (0 for padding and unknown).
     idf: list[float] = field(default_factory=list)
+    # Ids kept per column; ids beyond a column's length are padding.
+    column_lengths: list[int] = field(default_factory=list)
+
+    def lengths(self) -> list[int]:
+        """Ids kept per column (every column the full length when not set per column)."""
+        return self.column_lengths or [self.sequence_length] * len(self.columns)
+
+    def length_mask(self) -> np.ndarray:
+        """(columns, sequence length): 1 where a column keeps its ids, 0 where it pads."""
+        positions = np.arange(self.sequence_length)
+        return (positions[None, :] < np.asarray(self.lengths())[:, None]).astype(np.int32)
 
     def vectorizer(self) -> keras.layers.TextVectorization:
         """A TextVectorization layer that reproduces the fitted tokenisation."""
         return keras.layers.TextVectorization(
-            standardize=self.standardize,
+            standardize=STANDARDIZERS.get(self.standardize, self.standardize),
             split=self.split,
             ngrams=self.ngrams,
             output_mode="int",
@@ -86,7 +118,9 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
     if not columns:
         return preprocessor
     layer = keras.layers.TextVectorization(
-        max_tokens=int(options["max_tokens"]), output_mode="int", **settings
+        max_tokens=int(options["max_tokens"]),
+        output_mode="int",
+        **settings | {"standardize": STANDARDIZERS.get(settings["standardize"], settings["standardize"])},
     )
     texts = np.concatenate([as_texts(train_rows, column) for column in columns]).astype(str)
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
@@ -100,26 +134,52 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
             for start in range(0, len(texts), preprocessor.batch_size)
         ]
     )
+    ids = keep_frequent(preprocessor, ids, int(options.get("min_document_frequency") or 1))
     if length == AUTO:
-        preprocessor.sequence_length = derived_length(ids, options)
+        per_column = np.split(ids, len(columns))
+        preprocessor.column_lengths = [derived_length(block, options) for block in per_column]
+        preprocessor.sequence_length = max(preprocessor.column_lengths)
     preprocessor.idf = inverse_document_frequency(ids, len(preprocessor.vocabulary))
     return preprocessor
 
 
+def keep_frequent(preprocessor: TextPreprocessor, ids: np.ndarray, minimum: int) -> np.ndarray:
+    """Drop from the vocabulary the n-grams in fewer than ``minimum`` training texts.
+
+    As scikit-learn's ``min_df``: an n-gram seen in one text only cannot generalise, and
+    on a small table most word pairs are such. Returns the ids renumbered, dropped
+    n-grams becoming the out-of-vocabulary id, as the shortened vocabulary reads them.
+    """
+    frequency = document_frequency(ids, len(preprocessor.vocabulary))
+    kept = frequency >= minimum
+    kept[:FIRST_TOKEN_ID] = True
+    if kept.all():
+        return ids
+    renumber = np.full(len(kept), FIRST_TOKEN_ID - 1, dtype=ids.dtype)  # the OOV id
+    renumber[kept] = np.arange(int(kept.sum()), dtype=ids.dtype)
+    preprocessor.vocabulary = [token for token, keep in zip(preprocessor.vocabulary, kept) if keep]
+    return renumber[ids]
+
+
 def derived_length(ids: np.ndarray, options: Mapping[str, Any]) -> int:
-    """A high percentile of the training texts' id counts, within the configured bounds."""
+    """A high percentile of one column's training id counts, within the configured bounds."""
     counts = (ids != PADDING_ID).sum(axis=1)
     wanted = math.ceil(float(np.percentile(counts, float(options["length_percentile"]))))
     return int(min(max(wanted, int(options["min_sequence_length"])), ids.shape[1]))
 
 
-def inverse_document_frequency(ids: np.ndarray, vocabulary_size: int) -> list[float]:
-    """Smoothed IDF per id, as scikit-learn's TfidfVectorizer: ln((1 + n) / (1 + df)) + 1."""
+def document_frequency(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
+    """In how many texts (rows of ``ids``) each id appears."""
     ordered = np.sort(ids, axis=1)
     # Each id once per text: where a sorted row changes value.
     first = np.ones(ordered.shape, dtype=bool)
     first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    frequency = np.bincount(ordered[first], minlength=vocabulary_size)
+    return np.bincount(ordered[first], minlength=vocabulary_size)
+
+
+def inverse_document_frequency(ids: np.ndarray, vocabulary_size: int) -> list[float]:
+    """Smoothed IDF per id, as scikit-learn's TfidfVectorizer: ln((1 + n) / (1 + df)) + 1."""
+    frequency = document_frequency(ids, vocabulary_size)
     idf = np.log((1.0 + len(ids)) / (1.0 + frequency)) + 1.0
     idf[:FIRST_TOKEN_ID] = 0.0
     return idf.tolist()
@@ -133,11 +193,15 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
     if not preprocessor.columns or not len(rows):
         return ids
     layer = preprocessor.vectorizer()
-    for position, column in enumerate(preprocessor.columns):
+    for position, (column, length) in enumerate(
+        zip(preprocessor.columns, preprocessor.lengths(), strict=True)
+    ):
         texts = as_texts(rows, column).astype(str)
         for start in range(0, len(texts), preprocessor.batch_size):
             batch = texts[start : start + preprocessor.batch_size]
-            ids[start : start + len(batch), position] = layer(tf.constant(batch)).numpy()
+            ids[start : start + len(batch), position, :length] = layer(
+                tf.constant(batch)
+            ).numpy()[:, :length]
     return ids
 
 
@@ -147,11 +211,13 @@ def model_input(encoded: np.ndarray) -> np.ndarray:
 
 
 @keras.saving.register_keras_serializable(package="multimodal_keras")
-class TfIdf(keras.layers.Layer):
-    """Token ids (rows, columns, length) to each column's TF-IDF vector, concatenated.
+class TfIdfShares(keras.layers.Layer):
+    """Token ids (rows, columns, length) to each id's share of its column's TF-IDF vector.
 
-    Term frequencies are sublinear (1 + ln count), weighted by the training rows' IDF and
-    L2-normalised per column, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``.
+    The vector is scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``: term frequencies
+    1 + ln count, weighted by the training rows' IDF, L2-normalised per column. An n-gram
+    met k times carries a k-th of its value at each of its k positions, so summing a
+    table's rows with these shares equals a Dense layer over the (never built) vector.
     """
 
     def __init__(self, idf: list[float], **kwargs: Any) -> None:
@@ -160,19 +226,93 @@ class TfIdf(keras.layers.Layer):
         self._idf = np.asarray(self.idf, dtype=np.float32)
 
     def call(self, ids: tf.Tensor) -> tf.Tensor:
-        size = len(self.idf)
-        columns, length = ids.shape[1], ids.shape[2]
+        size, length = len(self.idf), ids.shape[2]
         flat = tf.reshape(tf.cast(ids, tf.int32), (-1, length))
         counts = tf.math.bincount(flat, minlength=size, maxlength=size, axis=-1, dtype=tf.float32)
-        frequency = tf.where(counts > 0, 1.0 + tf.math.log(tf.maximum(counts, 1.0)), 0.0)
-        weighted = tf.math.l2_normalize(frequency * self._idf, axis=-1)
-        return tf.reshape(weighted, (-1, columns * size))
+        occurrences = tf.gather(counts, flat, batch_dims=1)
+        weight = (1.0 + tf.math.log(occurrences)) * tf.gather(self._idf, flat)
+        norm = tf.sqrt(tf.reduce_sum(weight * weight / occurrences, axis=-1, keepdims=True))
+        shares = tf.math.divide_no_nan(weight / occurrences, norm)
+        return tf.reshape(shares, tf.shape(ids))
 
     def compute_output_spec(self, ids: keras.KerasTensor) -> keras.KerasTensor:
-        return keras.KerasTensor((ids.shape[0], ids.shape[1] * len(self.idf)), dtype="float32")
+        return keras.KerasTensor(ids.shape, dtype="float32")
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "idf": self.idf}
+
+
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class WeightedBag(keras.layers.Layer):
+    """Per column, the sum of a learnt table's rows at the column's ids, weighted.
+
+    Each column has its own table (``vocabulary_size`` rows, ``units`` wide), initialised
+    as a Dense kernel over the columns' concatenated bags would be; with ``shared`` all
+    columns read one table, initialised as Keras' Embedding is. Keras' Embedding looks
+    rows up but does not weight and sum them, and a Dense layer needs the dense bag; this
+    layer reads only the ids' rows, so a step costs the ids, not the vocabulary. Output:
+    (rows, columns, units), or (rows, units) summed over columns with ``sum_columns``.
+    """
+
+    def __init__(
+        self,
+        columns: int,
+        vocabulary_size: int,
+        units: int,
+        sum_columns: bool = False,
+        shared: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.columns, self.vocabulary_size = int(columns), int(vocabulary_size)
+        self.units, self.sum_columns, self.shared = int(units), bool(sum_columns), bool(shared)
+
+    def build(self, input_shape: Any) -> None:
+        tables = 1 if self.shared else self.columns
+        self.table = self.add_weight(
+            shape=(tables * self.vocabulary_size, self.units),
+            initializer="uniform" if self.shared else "glorot_uniform",
+            name="table",
+        )
+
+    def call(self, inputs: list[tf.Tensor]) -> tf.Tensor:
+        ids, weights = inputs
+        ids = tf.cast(ids, tf.int32)
+        if not self.shared:
+            ids += tf.range(self.columns, dtype=tf.int32)[None, :, None] * self.vocabulary_size
+        rows = tf.gather(self.table, ids)
+        pattern = "bcl,bclu->bu" if self.sum_columns else "bcl,bclu->bcu"
+        return tf.einsum(pattern, tf.cast(weights, rows.dtype), rows)
+
+    def compute_output_spec(self, inputs: list[keras.KerasTensor]) -> keras.KerasTensor:
+        rows = inputs[0].shape[0]
+        shape = (rows, self.units) if self.sum_columns else (rows, self.columns, self.units)
+        return keras.KerasTensor(shape, dtype="float32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "columns": self.columns,
+            "vocabulary_size": self.vocabulary_size,
+            "units": self.units,
+            "sum_columns": self.sum_columns,
+            "shared": self.shared,
+        }
+
+
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class TokenMeans(keras.layers.Layer):
+    """Each column's share of its ids: 1 / (ids that are not padding), 0 at padding.
+
+    With ``WeightedBag`` this is the mean of the ids' embeddings, padding left out.
+    """
+
+    def call(self, ids: tf.Tensor) -> tf.Tensor:
+        present = tf.cast(tf.not_equal(ids, PADDING_ID), tf.float32)
+        return tf.math.divide_no_nan(present, tf.reduce_sum(present, axis=-1, keepdims=True))
+
+    def compute_output_spec(self, ids: keras.KerasTensor) -> keras.KerasTensor:
+        return keras.KerasTensor(ids.shape, dtype="float32")
 
 
 def uses_tfidf(preprocessor: TextPreprocessor, tower: Mapping[str, Any]) -> bool:
@@ -188,14 +328,19 @@ def build_tower(
     ``encoder`` is ``average`` (embedding mean), ``conv`` (1-D convolution, max pooling)
     or ``none`` (the TF-IDF bag alone, when ``tfidf`` is on).
     """
-    shape = (len(preprocessor.columns), preprocessor.sequence_length)
-    inputs = keras.Input(shape=shape, name=name, dtype="int32")
+    columns, size = len(preprocessor.columns), len(preprocessor.vocabulary)
+    inputs = keras.Input(shape=(columns, preprocessor.sequence_length), name=name, dtype="int32")
     parts = []
     if uses_tfidf(preprocessor, tower):
-        bag = TfIdf(preprocessor.idf, name=f"{name}_tfidf")(inputs)
+        shares = TfIdfShares(preprocessor.idf, name=f"{name}_tfidf")(inputs)
         # Dropping n-grams at random keeps a wide bag from being memorised on few rows.
         rate = float(tower.get("tfidf_dropout", 0.0))
-        parts.append(keras.layers.Dropout(rate, name=f"{name}_tfidf_dropout")(bag) if rate else bag)
+        if rate:
+            shares = keras.layers.Dropout(rate, name=f"{name}_tfidf_dropout")(shares)
+        bag = WeightedBag(columns, size, int(tower["embedding_dim"]), name=f"{name}_tfidf_bag")(
+            [inputs, shares]
+        )
+        parts.append(keras.layers.Flatten(name=f"{name}_tfidf_flatten")(bag))
     if tower["encoder"] != "none" or not parts:
         parts.append(sequence_features(name, inputs, preprocessor, tower))
     features = (
@@ -205,33 +350,48 @@ def build_tower(
 
 
 def wide_features(
-    name: str, inputs: keras.KerasTensor, preprocessor: TextPreprocessor
+    name: str, inputs: keras.KerasTensor, preprocessor: TextPreprocessor, output_units: int
 ) -> keras.KerasTensor | None:
-    """What the linear (wide) path reads: each column's TF-IDF vector, when fitted."""
+    """What the linear (wide) path reads: the columns' TF-IDF vectors, through a learnt
+    table ``output_units`` wide (a linear map of the bag as wide as the head's output).
+    """
     if not getattr(preprocessor, "idf", None):
         return None
-    return TfIdf(preprocessor.idf, name=f"{name}_wide_tfidf")(inputs)
+    shares = TfIdfShares(preprocessor.idf, name=f"{name}_wide_tfidf")(inputs)
+    columns, size = len(preprocessor.columns), len(preprocessor.vocabulary)
+    return WeightedBag(columns, size, output_units, sum_columns=True, name=f"{name}_wide_bag")(
+        [inputs, shares]
+    )
 
 
 def sequence_features(
     name: str, inputs: keras.KerasTensor, preprocessor: TextPreprocessor, tower: Mapping[str, Any]
 ) -> keras.KerasTensor:
-    """One embedding table for all text columns, pooled per column, flattened."""
+    """Per column, its ids' embeddings averaged (padding left out) or convolved and
+    max-pooled; one embedding table for all text columns; flattened.
+    """
+    if tower["encoder"] != "conv":
+        shares = TokenMeans(name=f"{name}_token_means")(inputs)
+        pooled = WeightedBag(
+            len(preprocessor.columns),
+            len(preprocessor.vocabulary),
+            int(tower["embedding_dim"]),
+            shared=True,
+            name=f"{name}_embedding",
+        )([inputs, shares])
+        return keras.layers.Flatten(name=f"{name}_flatten")(pooled)
     embedded = keras.layers.Embedding(
         len(preprocessor.vocabulary), int(tower["embedding_dim"]), name=f"{name}_embedding"
     )(inputs)
-    if tower["encoder"] == "conv":
-        conv = keras.layers.Conv1D(
-            int(tower["conv_filters"]),
-            int(tower["kernel_size"]),
-            activation="relu",
-            padding="same",
-            name=f"{name}_conv",
-        )
-        embedded = keras.layers.TimeDistributed(conv, name=f"{name}_conv_per_column")(embedded)
-        pool = keras.layers.GlobalMaxPooling1D(name=f"{name}_pool")
-    else:
-        pool = keras.layers.GlobalAveragePooling1D(name=f"{name}_pool")
+    conv = keras.layers.Conv1D(
+        int(tower["conv_filters"]),
+        int(tower["kernel_size"]),
+        activation="relu",
+        padding="same",
+        name=f"{name}_conv",
+    )
+    embedded = keras.layers.TimeDistributed(conv, name=f"{name}_conv_per_column")(embedded)
+    pool = keras.layers.GlobalMaxPooling1D(name=f"{name}_pool")
     pooled = keras.layers.TimeDistributed(pool, name=f"{name}_pool_per_column")(embedded)
     return keras.layers.Flatten(name=f"{name}_flatten")(pooled)
 
@@ -239,17 +399,20 @@ def sequence_features(
 class TokenIds(keras.layers.Layer):
     """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them."""
 
-    def __init__(self, vectorizer: keras.layers.TextVectorization, **kwargs: Any) -> None:
+    def __init__(
+        self, vectorizer: keras.layers.TextVectorization, mask: np.ndarray, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.vectorizer = vectorizer
+        self._mask = np.asarray(mask, dtype=np.int32)
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
-        ids = [self.vectorizer(column) for column in columns]
-        return tf.cast(tf.stack(ids, axis=1), tf.int32)
+        ids = tf.stack([self.vectorizer(column) for column in columns], axis=1)
+        # Each column keeps its own number of ids, as ``transform`` cuts them.
+        return tf.cast(ids, tf.int32) * self._mask
 
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
-        length = self.vectorizer.get_config()["output_sequence_length"]
-        return keras.KerasTensor((columns[0].shape[0], len(columns), length), dtype="int32")
+        return keras.KerasTensor((columns[0].shape[0], *self._mask.shape), dtype="int32")
 
 
 def build_serving_input(
@@ -257,7 +420,9 @@ def build_serving_input(
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One string input per column ("" when missing), tokenised by the same rebuilt layer."""
     inputs = raw_inputs(preprocessor.columns, "string")
-    layer = TokenIds(preprocessor.vectorizer(), name=f"{name}_serving_tokens")
+    layer = TokenIds(
+        preprocessor.vectorizer(), preprocessor.length_mask(), name=f"{name}_serving_tokens"
+    )
     return inputs, layer(list(inputs.values()))
 
 
@@ -267,6 +432,7 @@ def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:
         "columns": preprocessor.columns,
         "vocabulary_size": len(preprocessor.vocabulary),
         "sequence_length": preprocessor.sequence_length,
+        "column_lengths": dict(zip(preprocessor.columns, preprocessor.lengths(), strict=True)),
         "most_frequent_tokens": preprocessor.vocabulary[2:12],
     }
 

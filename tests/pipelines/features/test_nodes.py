@@ -112,6 +112,8 @@ def test_words_only_in_held_out_rows_are_out_of_vocabulary_through_the_node(
     split_table, project_parameters
 ):
     primary, assignments = split_table
+    # Every training word kept, so that any out-of-vocabulary id comes from held-out rows.
+    project_parameters["text"]["min_document_frequency"] = 1
 
     preprocessor = fit_through_node("text", primary, assignments, project_parameters)
 
