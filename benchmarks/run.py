@@ -123,12 +123,15 @@ def make_project(
     features = read_conf("parameters_features")
     for modality, names in columns.items():
         features[modality]["columns"] = names
-    features["image"].update(source="bytes", height=target_size, width=target_size)
+    features["image"].update(source="bytes", height=target_size, width=target_size, channels=3)
     features["text"]["sequence_length"] = PINNED["sequence_length"]
     # The model the plain script builds: one-hot categories, scaled numbers, averaged word
-    # embeddings, one convolution per block, Adam; the figures time the pipeline around it.
+    # embeddings over Keras' default tokens, one convolution per block, Adam; the figures
+    # time the pipeline around it.
     features["categorical"]["encoding"] = "one_hot"
-    features["text"]["ngrams"] = None
+    features["text"].update(
+        ngrams=None, min_document_frequency=1, standardize="lower_and_strip_punctuation"
+    )
     (base / "parameters_features.yml").write_text(yaml.safe_dump(features, sort_keys=False))
     training = read_conf("parameters_training")
     towers = training["model"]["towers"]

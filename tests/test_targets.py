@@ -94,9 +94,10 @@ def test_an_unknown_transform_lists_the_known_ones():
         fit_target_encoder(pd.Series([1.0, 2.0], name="y"), REGRESSION, "sqrt")
 
 
-def test_transformed_predictions_stay_within_the_training_targets_range():
+@pytest.mark.parametrize("transform", ["none", "log1p"])
+def test_predictions_stay_within_the_training_targets_range(transform):
     prices = pd.Series([10.0, 100.0, 1000.0, 5000.0], name="price")
-    encoder = fit_target_encoder(prices, REGRESSION, "log1p")
+    encoder = fit_target_encoder(prices, REGRESSION, transform)
 
     decoded = encoder.decode(np.array([[-40.0], [0.0], [40.0]], dtype=np.float32))
 

@@ -60,8 +60,10 @@ class TargetEncoder:
     mean: float = 0.0
     scale: float = 1.0
     transform: str = NO_TRANSFORM
-    # Transformed regression only: predictions are clipped to the training targets' range,
-    # since exp of an extrapolated value can be far beyond any price seen.
+    # Regression: predictions are clipped to the training targets' range. A network
+    # extrapolates linearly from inputs beyond the training rows' (and exp of an
+    # extrapolated log far beyond any price seen); a value outside the range seen in
+    # training is not a prediction the rows support.
     low: float = -np.inf
     high: float = np.inf
 
@@ -102,9 +104,7 @@ class TargetEncoder:
         """Original labels or values from encoded targets."""
         if self.task == REGRESSION:
             values = INVERSE[self.transform](encoded * self.scale + self.mean)
-            return (
-                np.clip(values, self.low, self.high) if self.transform != NO_TRANSFORM else values
-            )
+            return np.clip(values, self.low, self.high)
         return np.asarray(self.classes, dtype=object)[encoded.astype(int)]
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
@@ -166,9 +166,7 @@ def fit_target_encoder(
         chosen = choose_transform(raw, transform, skew_limit)
         numbers = FORWARD[chosen](raw)
         scale = float(numbers.std()) or 1.0
-        bounds = (
-            (float(raw.min()), float(raw.max())) if chosen != NO_TRANSFORM else (-np.inf, np.inf)
-        )
+        bounds = (float(raw.min()), float(raw.max()))
         return TargetEncoder(
             column,
             task,

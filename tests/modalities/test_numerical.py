@@ -112,7 +112,7 @@ def test_quantile_bin_edges_come_from_the_training_rows_only():
 
 
 def test_piecewise_linear_encoding_fills_bins_up_to_the_value_with_open_outer_bins():
-    layer = numerical.PiecewiseLinearEncoding([[0.0, 1.0, 2.0, 4.0], [5.0]])
+    layer = numerical.PiecewiseLinearEncoding([[0.0, 1.0, 2.0, 4.0], [5.0]], open_ends=True)
     values = np.array([[-1.0, 5.0], [1.5, 7.0], [10.0, 4.0]], dtype=np.float32)
 
     encoded = keras.ops.convert_to_numpy(layer(values))
@@ -120,6 +120,29 @@ def test_piecewise_linear_encoding_fills_bins_up_to_the_value_with_open_outer_bi
     np.testing.assert_allclose(encoded[:, 0], [[-1.0, 0, 0], [1.0, 0.5, 0], [1.0, 1.0, 4.0]])
     # A constant feature has one open bin: its encoding is linear, the padding zero.
     np.testing.assert_allclose(encoded[:, 1], [[0.0, 0, 0], [2.0, 0, 0], [-1.0, 0, 0]])
+
+
+def test_closed_piecewise_linear_encoding_reads_values_beyond_the_range_as_its_ends():
+    layer = numerical.PiecewiseLinearEncoding([[0.0, 1.0, 2.0, 4.0]])
+    values = np.array([[-1.0], [1.5], [10.0], [4.0]], dtype=np.float32)
+
+    encoded = keras.ops.convert_to_numpy(layer(values))
+
+    np.testing.assert_allclose(encoded[:, 0], [[0, 0, 0], [1.0, 0.5, 0], [1, 1, 1], [1, 1, 1]])
+
+
+def test_wide_path_reads_values_within_the_training_range():
+    train = rows([1.0, 2.0, 3.0, 4.0])
+    preprocessor = numerical.fit(train, options(quantile_bins=2))
+    inputs = keras.Input(shape=(len(preprocessor.output_names),), name="numerical")
+    wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1))
+    train_values = numerical.model_input(numerical.transform(preprocessor, train))
+    far = numerical.model_input(numerical.transform(preprocessor, rows([-100.0, 2.5, 100.0])))
+
+    read = wide.predict(far, verbose=0)
+
+    lowest, highest = train_values[:, 0].min(), train_values[:, 0].max()
+    np.testing.assert_allclose(read[:, 0], [lowest, far[1, 0], highest], rtol=1e-6)
 
 
 def test_numerical_tower_with_piecewise_linear_embeddings_reloads_with_safe_mode(tmp_path):

@@ -212,9 +212,9 @@ def test_tfidf_bag_equals_a_dense_layer_over_each_columns_tfidf_vector():
     summed.set_weights(bag.get_weights())
     total = keras.ops.convert_to_numpy(summed([ids, shares]))
 
-    vectors = np.zeros((len(ids), 2, size))
+    vectors, values = np.zeros((len(ids), 2, size)), keras.ops.convert_to_numpy(shares)
     for row, column in np.ndindex(len(ids), 2):
-        np.add.at(vectors[row, column], ids[row, column], keras.ops.convert_to_numpy(shares)[row, column])
+        np.add.at(vectors[row, column], ids[row, column], values[row, column])
     table = bag.get_weights()[0].reshape(2, size, 3)
     expected = np.einsum("rcv,cvu->rcu", vectors, table)
     np.testing.assert_allclose(per_column, expected, atol=1e-6)

@@ -77,7 +77,9 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> ImagePreprocess
     if AUTO in shape and preprocessor.columns and len(train_rows):
         shape = [
             fixed if fixed != AUTO else derived
-            for fixed, derived in zip(shape, common_shape(train_rows, preprocessor, options))
+            for fixed, derived in zip(
+                shape, common_shape(train_rows, preprocessor, options), strict=True
+            )
         ]
     if AUTO in shape:
         # No training rows (validation reads images before any split): no size yet.

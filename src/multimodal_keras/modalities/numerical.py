@@ -144,13 +144,16 @@ class PiecewiseLinearEncoding(keras.layers.Layer):
     """Scaled values (rows, features) to their piecewise-linear encoding (rows, features, bins).
 
     Component ``t`` of a feature is 0 below bin ``t``, 1 above it and the position within
-    it in between; the first and last bins are open-ended, so values beyond the training
-    range keep their slope. Features with fewer bins are padded with zeros.
+    it in between. With ``open_ends`` the first and last bins are unbounded, so values
+    beyond the training range keep their slope (as in the paper); without, such values
+    are encoded as the training range's nearest end. Features with fewer bins are padded
+    with zeros.
     """
 
-    def __init__(self, edges: list[list[float]], **kwargs: Any) -> None:
+    def __init__(self, edges: list[list[float]], open_ends: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.edges = [[float(edge) for edge in column] for column in edges]
+        self.open_ends = bool(open_ends)
         bins = max(max(len(column) - 1, 1) for column in self.edges)
         lefts, widths, used = [], [], []
         for distinct in self.edges:
@@ -175,6 +178,8 @@ class PiecewiseLinearEncoding(keras.layers.Layer):
 
     def call(self, values: tf.Tensor) -> tf.Tensor:
         position = (tf.expand_dims(values, -1) - self.lefts) / self.widths
+        if not self.open_ends:
+            return tf.clip_by_value(position, 0.0, 1.0) * self.used
         # Open ends: the first bin is unbounded below, the last one above.
         lower = tf.where(self.first_bin > 0, -np.inf, 0.0)
         upper = tf.where(self.last_bin > 0, np.inf, 1.0)
@@ -184,7 +189,27 @@ class PiecewiseLinearEncoding(keras.layers.Layer):
         return (*input_shape, self.bins)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "edges": self.edges}
+        return {**super().get_config(), "edges": self.edges, "open_ends": self.open_ends}
+
+
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class ClipToRange(keras.layers.Layer):
+    """Each feature kept within its training range (``low``, ``high`` per feature).
+
+    Keras' layers clip to one range for all features or none; this one reads the training
+    rows' own per feature.
+    """
+
+    def __init__(self, low: list[float], high: list[float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.low, self.high = [float(v) for v in low], [float(v) for v in high]
+
+    def call(self, values: tf.Tensor) -> tf.Tensor:
+        low, high = np.asarray(self.low, np.float32), np.asarray(self.high, np.float32)
+        return tf.clip_by_value(values, low, high)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "low": self.low, "high": self.high}
 
 
 def encoded_values(
@@ -202,7 +227,9 @@ def encoded_values(
     if tower.get("encoding", "none") != "piecewise_linear" or not edges:
         return inputs
     width, dim = len(edges), int(tower["embedding_dim"])
-    encoded = PiecewiseLinearEncoding(edges, name=f"{name}_piecewise_linear")(inputs)
+    encoded = PiecewiseLinearEncoding(
+        edges, bool(tower.get("open_ends", False)), name=f"{name}_piecewise_linear"
+    )(inputs)
     embedded = keras.layers.EinsumDense(
         "rfb,fbd->rfd",
         output_shape=(width, dim),
@@ -225,8 +252,14 @@ def build_tower(
 def wide_features(
     name: str, inputs: keras.KerasTensor, preprocessor: NumericalPreprocessor, output_units: int
 ) -> keras.KerasTensor:
-    """What the linear (wide) path reads: the scaled values themselves."""
-    return inputs
+    """What the linear (wide) path reads: the scaled values, within their training range
+    (a linear term would extrapolate without bound from a value far beyond it).
+    """
+    edges = getattr(preprocessor, "bin_edges", None)
+    if not edges:
+        return inputs
+    low, high = [column[0] for column in edges], [column[-1] for column in edges]
+    return ClipToRange(low, high, name=f"{name}_wide_range")(inputs)
 
 
 def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:

@@ -117,10 +117,11 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
     )
     if not columns:
         return preprocessor
+    standardize = STANDARDIZERS.get(settings["standardize"], settings["standardize"])
     layer = keras.layers.TextVectorization(
         max_tokens=int(options["max_tokens"]),
         output_mode="int",
-        **settings | {"standardize": STANDARDIZERS.get(settings["standardize"], settings["standardize"])},
+        **settings | {"standardize": standardize},
     )
     texts = np.concatenate([as_texts(train_rows, column) for column in columns]).astype(str)
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
@@ -157,7 +158,9 @@ def keep_frequent(preprocessor: TextPreprocessor, ids: np.ndarray, minimum: int)
         return ids
     renumber = np.full(len(kept), FIRST_TOKEN_ID - 1, dtype=ids.dtype)  # the OOV id
     renumber[kept] = np.arange(int(kept.sum()), dtype=ids.dtype)
-    preprocessor.vocabulary = [token for token, keep in zip(preprocessor.vocabulary, kept) if keep]
+    preprocessor.vocabulary = [
+        token for token, keep in zip(preprocessor.vocabulary, kept, strict=True) if keep
+    ]
     return renumber[ids]
 
 

@@ -52,15 +52,8 @@ def assemble_model(
                 wide.append(features)
     if not inputs:
         raise ValueError("no modality has configured columns")
-    fusion = model_params["fusion"]
-    rate = float(fusion.get("modality_dropout") or 0.0)
-    if rate and len(towers) > 1:
-        # Each training row loses a whole tower at random, so no one modality is leant on alone.
-        towers = [
-            keras.layers.Dropout(rate, noise_shape=(None, 1), name=f"{name}_modality_dropout")(t)
-            for name, t in zip(inputs, towers, strict=True)
-        ]
     fused = towers[0] if len(towers) == 1 else keras.layers.Concatenate(name="fusion")(towers)
+    fusion = model_params["fusion"]
     fused = dense_block(fused, list(fusion["units"]), float(fusion["dropout"]), "fusion")
     if wide:
         fused = keras.layers.Concatenate(name="wide_and_deep")([fused, *wide])

@@ -52,9 +52,8 @@ class DecodePredictions(keras.layers.Layer):
                 value = tf.exp(value)
             elif self.transform == LOG1P:
                 value = tf.math.expm1(value)
-            if self.transform != NO_TRANSFORM:
-                low, high = (np.float32(bound) for bound in self.bounds)
-                value = tf.clip_by_value(value, low, high)
+            low, high = (np.float32(bound) for bound in self.bounds)
+            value = tf.clip_by_value(value, low, high)
             return {PREDICTION: value}
         if self.task == BINARY:
             positive = scores[:, 0]
