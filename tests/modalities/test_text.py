@@ -252,3 +252,12 @@ def test_words_split_at_any_punctuation_and_lower_case_in_any_script():
 
     assert sorted(preprocessor.vocabulary[2:]) == ["based", "s", "trump", "u", "us", "école"]
     assert first[first != 0].tolist()[:2] == second[second != 0].tolist()[:2]
+
+
+def test_when_no_ngram_reaches_the_minimum_document_frequency_all_are_kept(caplog):
+    train = rows(description=["red bike", "blue lamp"])
+
+    preprocessor = text.fit(train, options(min_document_frequency=2))
+
+    assert sorted(preprocessor.vocabulary[2:]) == ["bike", "blue", "lamp", "red"]
+    assert "min_document_frequency" in caplog.text

@@ -17,6 +17,7 @@ very same layer from it.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from multimodal_keras.modalities.base import (
     dense_block,
     raw_inputs,
 )
+
+logger = logging.getLogger(__name__)
 
 PADDING_ID = 0
 # Ids below this are padding and the out-of-vocabulary id: no TF-IDF weight.
@@ -155,6 +158,15 @@ def keep_frequent(preprocessor: TextPreprocessor, ids: np.ndarray, minimum: int)
     kept = frequency >= minimum
     kept[:FIRST_TOKEN_ID] = True
     if kept.all():
+        return ids
+    if not kept[FIRST_TOKEN_ID:].any():
+        logger.warning(
+            "No n-gram of the text columns %s is in %d or more training texts; all %d are "
+            "kept. Lower text.min_document_frequency to silence this.",
+            preprocessor.columns,
+            minimum,
+            len(kept) - FIRST_TOKEN_ID,
+        )
         return ids
     renumber = np.full(len(kept), FIRST_TOKEN_ID - 1, dtype=ids.dtype)  # the OOV id
     renumber[kept] = np.arange(int(kept.sum()), dtype=ids.dtype)
