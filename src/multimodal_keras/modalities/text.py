@@ -85,10 +85,15 @@ class TextPreprocessor:
         positions = np.arange(self.sequence_length)
         return (positions[None, :] < np.asarray(self.lengths())[:, None]).astype(np.int32)
 
+    @property
+    def standardizer(self) -> Any:
+        """What TextVectorization's ``standardize`` takes: a Keras name or our function."""
+        return STANDARDIZERS.get(self.standardize, self.standardize)
+
     def vectorizer(self) -> keras.layers.TextVectorization:
         """A TextVectorization layer that reproduces the fitted tokenisation."""
         return keras.layers.TextVectorization(
-            standardize=STANDARDIZERS.get(self.standardize, self.standardize),
+            standardize=self.standardizer,
             split=self.split,
             ngrams=self.ngrams,
             output_mode="int",
@@ -120,11 +125,10 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
     )
     if not columns:
         return preprocessor
-    standardize = STANDARDIZERS.get(settings["standardize"], settings["standardize"])
     layer = keras.layers.TextVectorization(
         max_tokens=int(options["max_tokens"]),
         output_mode="int",
-        **settings | {"standardize": standardize},
+        **settings | {"standardize": preprocessor.standardizer},
     )
     texts = np.concatenate([as_texts(train_rows, column) for column in columns]).astype(str)
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
