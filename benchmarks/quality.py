@@ -54,6 +54,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality_tables import DEFAULT_ROOT, TABLES, BenchmarkTable, materialise  # noqa: E402
 
+from multimodal_keras.config_loader import data_folder_for  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SCRATCH = ROOT / "data" / "benchmark" / "runs"
@@ -89,7 +91,8 @@ def scratch_project(table: BenchmarkTable, parquet: Path) -> Path:
     (project / "conf" / "local").mkdir()
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for layer in DATA_LAYERS:
-        (project / "data" / layer).mkdir(parents=True)
+        (project / "data" / layer).mkdir(parents=True, exist_ok=True)
+        (project / data_folder_for(ENVIRONMENT) / layer).mkdir(parents=True, exist_ok=True)
     environment = project / "conf" / ENVIRONMENT
     environment.mkdir()
     catalog = {
@@ -128,10 +131,14 @@ def run_project(project: Path, seed: int, extra_params: str | None) -> dict[str,
     if done.returncode:
         tail = (done.stdout + done.stderr)[-3000:]
         raise RuntimeError(f"kedro run failed in {project} (seed {seed}):\n{tail}")
-    metrics = latest_json(project / "data" / "08_reporting" / "metrics.json")
-    timings = latest_json(project / "data" / "08_reporting" / "run_timings.json")
+    metrics = latest_json(project / data_folder_for(ENVIRONMENT) / "08_reporting" / "metrics.json")
+    timings = latest_json(
+        project / data_folder_for(ENVIRONMENT) / "08_reporting" / "run_timings.json"
+    )
     node_seconds = {row["node"]: row["seconds"] for row in timings.get("nodes", [])}
-    history = latest_json(project / "data" / "08_reporting" / "training_history.json")
+    history = latest_json(
+        project / data_folder_for(ENVIRONMENT) / "08_reporting" / "training_history.json"
+    )
     return {
         "metrics": metrics,
         "wall_seconds": seconds,
@@ -149,8 +156,12 @@ def latest_json(path: Path) -> dict[str, Any]:
 
 def split_rows(project: Path, table: BenchmarkTable) -> dict[str, pd.DataFrame]:
     """The primary table's rows of each split, exactly as the run split them."""
-    primary = pd.read_parquet(project / "data" / "03_primary" / "primary_table.parquet")
-    splits = pd.read_parquet(project / "data" / "03_primary" / "split_assignments.parquet")
+    primary = pd.read_parquet(
+        project / data_folder_for(ENVIRONMENT) / "03_primary" / "primary_table.parquet"
+    )
+    splits = pd.read_parquet(
+        project / data_folder_for(ENVIRONMENT) / "03_primary" / "split_assignments.parquet"
+    )
     rows = primary.merge(splits, on="row_id", how="inner")
     rows = rows[rows[table.target].notna()]
     return {name: part for name, part in rows.groupby("split")}

@@ -6,9 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from kedro.config import OmegaConfigLoader
-
-from multimodal_keras.settings import CONFIG_LOADER_ARGS
+from multimodal_keras.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
 PROJECT_CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -21,7 +19,7 @@ def load_conf(key: str, conf: Path = PROJECT_CONF, environment: str = "base") ->
     with warnings.catch_warnings():
         # OmegaConf's notice about how Kedro registers its resolvers is not ours to act on.
         warnings.simplefilter("ignore", UserWarning)
-        loader = OmegaConfigLoader(
+        loader = CONFIG_LOADER_CLASS(
             str(conf),
             base_env="base",
             default_run_env=environment,

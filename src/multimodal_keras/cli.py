@@ -37,7 +37,20 @@ def run(context: click.Context, **kwargs) -> dict:
     """Kedro's run command, with a project error reported as one clear message."""
     try:
         return context.invoke(kedro_run, **kwargs)
-    except MultimodalKerasError as error:
-        if os.environ.get(TRACEBACK_VARIABLE):
+    except Exception as error:
+        cause = user_error(error)
+        if cause is None or os.environ.get(TRACEBACK_VARIABLE):
             raise
-        raise RunError(str(error)) from None
+        raise RunError(str(cause)) from None
+
+
+def user_error(error: BaseException) -> MultimodalKerasError | None:
+    """The project error behind an exception, also when Kedro wrapped it (a dataset's load)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MultimodalKerasError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

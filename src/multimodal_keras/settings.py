@@ -2,16 +2,30 @@
 
 import warnings
 
-from multimodal_keras.hooks import DistributionHooks, NodeRecordHooks, RunRecordHooks
+from multimodal_keras.config_loader import ProjectConfigLoader
+from multimodal_keras.hooks import (
+    DistributionHooks,
+    NodeRecordHooks,
+    RunIntegrityHooks,
+    RunRecordHooks,
+)
 
 # Modality artifacts are named <namespace>.<name> on purpose: that is Kedro's namespacing.
 warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
 
 # A line per node with its shapes, time and peak memory, saved to the run_timings dataset;
 # when the mlflow extra is installed, the run's metrics, figures, model and report; and
-# the distribution strategy, set up before any data loads (and no ParallelRunner).
-HOOKS = (NodeRecordHooks(timings_dataset="run_timings"), RunRecordHooks(), DistributionHooks())
+# the distribution strategy, set up before any data loads (and no ParallelRunner); and one
+# run at a time per environment, with inputs that exist and match the model's lineage.
+HOOKS = (
+    RunIntegrityHooks(),
+    NodeRecordHooks(timings_dataset="run_timings"),
+    RunRecordHooks(),
+    DistributionHooks(),
+)
 
+# Each environment's artifacts under data/<env>/ (data/ for local and base): config_loader.py.
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

@@ -96,5 +96,3 @@ def run_in(project: Path, *arguments: str, timeout: float = 600) -> Completed:
 def run_kedro(project: Path, environment: str, timeout: float = 600) -> Completed:
     """``kedro run --env <environment>`` in ``project``."""
     return run_in(project, "-m", "kedro", "run", "--env", environment, timeout=timeout)
-
-

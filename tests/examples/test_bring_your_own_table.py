@@ -9,6 +9,7 @@ import re
 import yaml
 from scratch_project import PROJECT_ROOT, run_kedro
 
+from multimodal_keras.config_loader import data_folder_for
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.synthetic import make_table
 from tests.artifacts import latest
@@ -57,7 +58,11 @@ def test_guide_environment_trains_on_a_new_table(project_copy, base_parameters):
     completed = run_kedro(project, ENVIRONMENT, timeout=300)
 
     assert completed.returncode == 0, completed.stderr[-3000:]
-    metrics = json.loads(latest(project / "data/08_reporting/metrics.json").read_text())
+    metrics = json.loads(
+        latest(project / data_folder_for(ENVIRONMENT) / "08_reporting/metrics.json").read_text()
+    )
     assert metrics["task"] == params["table"]["task"]
     assert metrics["model"].keys() == metrics["baseline"].keys()
-    assert latest(project / "data/06_models/trained_model.keras").is_file()
+    assert latest(
+        project / data_folder_for(ENVIRONMENT) / "06_models/trained_model.keras"
+    ).is_file()

@@ -9,6 +9,7 @@ import pytest
 from environments import ENVIRONMENTS, MAX_SECONDS
 from scratch_project import run_in, run_kedro
 
+from multimodal_keras.config_loader import data_folder_for
 from tests.artifacts import latest
 
 
@@ -31,7 +32,9 @@ def test_environment_runs_end_to_end_above_its_bar(project_copy, name):
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.seconds < MAX_SECONDS
-    metrics = json.loads(latest(project / "data/08_reporting/metrics.json").read_text())
+    metrics = json.loads(
+        latest(project / data_folder_for(name) / "08_reporting/metrics.json").read_text()
+    )
     model, baseline = metrics["model"], metrics["baseline"]
     assert model.keys() == baseline.keys()
     if environment.min_accuracy is not None:

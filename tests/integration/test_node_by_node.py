@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from multimodal_keras.pipeline_registry import register_pipelines
+from tests.configuration import load_conf
 from tests.integration.conftest import kedro, make_tiny_project
 
 NODE_TIMEOUT = 300
@@ -29,7 +29,7 @@ def default_nodes() -> list[str]:
 
 def assert_every_output_written_once(project: Path) -> None:
     """Each output of the default pipeline is on disk, versioned ones in exactly one version."""
-    catalog = yaml.safe_load((project / "conf" / "base" / "catalog.yml").read_text())
+    catalog = load_conf("catalog", project / "conf")
     for name in sorted(register_pipelines()["__default__"].all_outputs()):
         entry = catalog[name]
         path = project / entry["filepath"]

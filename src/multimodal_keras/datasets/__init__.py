@@ -2,5 +2,12 @@
 
 from multimodal_keras.datasets.numpy_dataset import NumpyDataset
 from multimodal_keras.datasets.serving_model_dataset import ServingModelDataset
+from multimodal_keras.datasets.tensorflow_model_dataset import TensorFlowModelDataset
+from multimodal_keras.datasets.trusted_pickle_dataset import TrustedPickleDataset
 
-__all__ = ["NumpyDataset", "ServingModelDataset"]
+__all__ = [
+    "NumpyDataset",
+    "ServingModelDataset",
+    "TensorFlowModelDataset",
+    "TrustedPickleDataset",
+]

@@ -1,0 +1,124 @@
+"""One run's artifacts belong together, as a user meets it from the command line.
+
+One tiny project, trained once, then changed the ways that used to mix runs silently:
+an environment trained beside it, one namespace rerun with other parameters, a planted
+pickle, a second run while one is going, and commands run before any training.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from multimodal_keras.integrity import LOCK_FILE
+from tests.integration.conftest import kedro, kedro_environment, latest, make_tiny_project
+
+NEW_ROWS = "data/01_raw/demo_table.parquet"  # the tiny table itself: its target is ignored
+PREDICTIONS = "data/07_model_output/scored.parquet"
+INFERENCE = ("run", "--pipelines", "inference",
+             "--params", f"new_rows_file={NEW_ROWS},predictions_file={PREDICTIONS}")  # fmt: skip
+
+
+class Planted:
+    """A pickle that runs a command when it is unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    path, _ = make_tiny_project(tmp_path_factory.mktemp("integrity"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def fresh_inference(project) -> subprocess.CompletedProcess:
+    return kedro(project, *INFERENCE)
+
+
+@pytest.fixture(scope="module")
+def trained(project, fresh_inference) -> pd.DataFrame:
+    """The project trained once; the predictions its model makes on the tiny table."""
+    result = kedro(project, "run")
+    assert result.returncode == 0, output(result)[-3000:]
+    scored = kedro(project, *INFERENCE)
+    assert scored.returncode == 0, output(scored)[-3000:]
+    return pd.read_parquet(project / PREDICTIONS)
+
+
+def test_inference_before_any_training_says_to_train_first_without_a_traceback(
+    fresh_inference,
+):
+    assert fresh_inference.returncode == 1
+    text = output(fresh_inference)
+    assert "has not been written yet" in text
+    assert "train first with `kedro run`" in text
+    assert "Traceback" not in text
+
+
+def test_a_second_run_in_one_environment_is_refused_and_other_environments_are_apart(
+    project, trained
+):
+    (project / "conf" / "other").mkdir()
+    (project / "conf" / "other" / "parameters.yml").write_text("seed: 5\n")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", "--env", "other", "--to-nodes", "train_model"],
+        cwd=project, env=kedro_environment(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    folder = project / "data" / "other"
+    lock = folder / LOCK_FILE
+    try:
+        deadline = time.monotonic() + 120
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lock.exists(), "the first run never took the lock"
+        second = kedro(project, "run", "--env", "other", "--to-nodes", "split_rows")
+    finally:
+        assert first.wait(timeout=300) == 0
+    assert second.returncode == 1
+    assert f"another run is using {folder}" in output(second)
+    assert f"process {first.pid}" in output(second)
+    assert "Traceback" not in output(second)
+    assert not lock.exists()
+    assert latest(folder / "06_models" / "trained_model.keras").is_file()
+    assert len(list((project / "data" / "06_models" / "trained_model.keras").iterdir())) == 1
+
+
+def test_a_namespace_rerun_and_a_planted_pickle_leave_the_models_scores(project, trained):
+    rerun = kedro(project, "run", "--namespaces", "numerical",
+                  "--params", "numerical.scaling=minmax")  # fmt: skip
+    assert rerun.returncode == 0, output(rerun)[-3000:]
+    marker = project / "planted_pickle_ran"
+    planted = project / "data/06_models/text_preprocessor.pkl/2099-01-01T00.00.00.000Z"
+    planted.mkdir()
+    (planted / "text_preprocessor.pkl").write_bytes(pickle.dumps(Planted(marker)))
+
+    scored = kedro(project, *INFERENCE)
+
+    assert scored.returncode == 0, output(scored)[-3000:]
+    assert "Using the artifacts the model" in output(scored)
+    pd.testing.assert_frame_equal(pd.read_parquet(project / PREDICTIONS), trained)
+    assert not marker.exists()
+
+    evaluated = kedro(project, "run", "--from-nodes", "evaluate_model")
+    assert evaluated.returncode == 1
+    text = output(evaluated)
+    assert "`numerical.features`" in text and "is not what the model" in text
+    assert "kedro run --from-nodes train_model" in text
+    assert "Traceback" not in text
