@@ -140,6 +140,7 @@ def test_a_newer_preprocessor_is_set_aside_for_the_one_the_model_was_trained_wit
     check = integrity.check_lineage(lineage, {"preprocessor"}, catalog)
     assert check.problem is None
     assert check.pinned == {"preprocessor": OLD}
+    assert check.newer == {"preprocessor": NEW}
     assert catalog.load("preprocessor") == {"scale": 1.0}
 
 

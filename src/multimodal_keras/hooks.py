@@ -482,6 +482,16 @@ class RunIntegrityHooks:
             catalog_logger.removeFilter(quiet)
         if check.problem is not None:
             raise check.problem
+        for name, newer in sorted(check.newer.items()):
+            logger.warning(
+                "`%s` has a newer version (%s) than the one the model %s was trained with "
+                "(%s); the model's own is used. To use the newer one, retrain: "
+                "`kedro run --from-nodes train_model`.",
+                name,
+                newer,
+                version,
+                check.pinned[name],
+            )
         if check.pinned:
             logger.info(
                 "Using the artifacts the model %s was trained with: %s.",

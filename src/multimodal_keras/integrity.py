@@ -21,7 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -244,6 +244,7 @@ class LineageCheck:
 
     pinned: dict[str, str]
     problem: MultimodalKerasError | None
+    newer: dict[str, str] = field(default_factory=dict)  # set aside: name -> newer version
 
 
 def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any) -> LineageCheck:
@@ -255,6 +256,7 @@ def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any
     """
     model_version = lineage.get("model_version")
     pinned: dict[str, str] = {}
+    newer: dict[str, str] = {}
     recorded = lineage.get("artifacts", {})
     for name in sorted(set(reads) & set(recorded)):
         record = recorded[name]
@@ -271,6 +273,9 @@ def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any
                         f"(`--load-versions {MODEL}:<version>` alone loads the model's own)."
                     ),
                 )
+            latest = dataset.resolve_load_version() if not asked else None
+            if latest and latest != record["version"]:
+                newer[name] = latest
             dataset = dataset._copy(_version=Version(record["version"], dataset._version.save))
             pinned[name] = record["version"]
             catalog[name] = dataset
@@ -286,7 +291,7 @@ def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any
             )
         if sha256_of(path) != record.get("sha256"):
             return LineageCheck(pinned, changed_since_training(name, path, model_version))
-    return LineageCheck(pinned, None)
+    return LineageCheck(pinned, None, newer)
 
 
 def changed_since_training(

@@ -12,6 +12,8 @@ from multimodal_keras.hooks import (
 
 # Modality artifacts are named <namespace>.<name> on purpose: that is Kedro's namespacing.
 warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
+# OmegaConf's notice about how Kedro's config loader registers resolvers; not for users.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 
 # A line per node with its shapes, time and peak memory, saved to the run_timings dataset;
 # when the mlflow extra is installed, the run's metrics, figures, model and report; and

@@ -113,6 +113,7 @@ def test_a_namespace_rerun_and_a_planted_pickle_leave_the_models_scores(project,
 
     assert scored.returncode == 0, output(scored)[-3000:]
     assert "Using the artifacts the model" in output(scored)
+    assert "`numerical.preprocessor` has a newer version" in output(scored)
     pd.testing.assert_frame_equal(pd.read_parquet(project / PREDICTIONS), trained)
     assert not marker.exists()
 

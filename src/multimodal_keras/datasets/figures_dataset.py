@@ -2,7 +2,7 @@
 
 kedro-datasets' ``MatplotlibDataset`` previews one image file; a dict of figures is
 saved as a folder of PNGs, which its preview cannot open. This subclass saves exactly
-as ``MatplotlibDataset`` does and previews a folder as its PNGs side by side.
+as ``MatplotlibDataset`` does (atomically) and previews a folder as its PNGs side by side.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import io
 
 from kedro.io.core import get_filepath_str
 from kedro_datasets._typing import ImagePreview
-from kedro_datasets.matplotlib import MatplotlibDataset
 from PIL import Image
+
+from multimodal_keras.datasets.atomic_files import MatplotlibDataset
 
 WHITE = (255, 255, 255)
 

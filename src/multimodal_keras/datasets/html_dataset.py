@@ -5,9 +5,11 @@ from __future__ import annotations
 from kedro_datasets._typing import HTMLPreview
 from kedro_datasets.text import TextDataset
 
+from multimodal_keras.datasets.atomic import AtomicSave
 
-class HTMLDataset(TextDataset):
-    """Loads and saves an HTML document like ``text.TextDataset``, with a kedro-viz preview.
+
+class HTMLDataset(AtomicSave, TextDataset):
+    """Loads and saves an HTML document like ``text.TextDataset`` (atomically), with a preview.
 
     Example catalog entry::
 
