@@ -8,6 +8,7 @@ and the report to MLflow when the optional ``mlflow`` extra (kedro-mlflow) is in
 and has started a run; without it, it does nothing. ``DistributionHooks`` refuses
 Kedro's ``ParallelRunner``, sets up the configured distribution strategy before a run
 that trains loads any data, and keeps a non-chief worker's outputs off disk.
+``ParameterHooks`` checks the parameters against their schema (parameters.py) first.
 ``RunIntegrityHooks`` keeps one run's artifacts together (integrity.py): one run at a
 time per environment, inputs that exist, and the artifacts the model was trained from.
 """
@@ -359,6 +360,17 @@ class QuietReplacements(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith("Replacing dataset")
+
+
+class ParameterHooks:
+    """Checks the run's merged parameters against their schema before any node runs."""
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, catalog: Any) -> None:
+        if "parameters" in catalog:
+            from multimodal_keras import parameters
+
+            parameters.check(catalog.load("parameters"))
 
 
 class RunIntegrityHooks:

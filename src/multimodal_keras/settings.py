@@ -6,6 +6,7 @@ from multimodal_keras.config_loader import ProjectConfigLoader
 from multimodal_keras.hooks import (
     DistributionHooks,
     NodeRecordHooks,
+    ParameterHooks,
     RunIntegrityHooks,
     RunRecordHooks,
 )
@@ -19,11 +20,13 @@ warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is depreca
 # when the mlflow extra is installed, the run's metrics, figures, model and report; and
 # the distribution strategy, set up before any data loads (and no ParallelRunner); and one
 # run at a time per environment, with inputs that exist and match the model's lineage.
+# The parameters are checked first: Kedro calls the last of equally early hooks first.
 HOOKS = (
     RunIntegrityHooks(),
     NodeRecordHooks(timings_dataset="run_timings"),
     RunRecordHooks(),
     DistributionHooks(),
+    ParameterHooks(),
 )
 
 # Each environment's artifacts under data/<env>/ (data/ for local and base): config_loader.py.

@@ -21,6 +21,9 @@ ROW_ID = "row_id"
 class Modality(Protocol):
     """What the pipelines and the model builder need from a modality module.
 
+    A module also defines ``Options`` and ``TowerOptions``, the schemas (``options.Options``)
+    of its parameter block and of ``model.towers.<name>``; parameters.py composes them.
+
     A module may also define ``wide_features(name, model_input, preprocessor,
     output_units)``: the tensor the head's linear (wide) path reads from the model input,
     or None; features too wide to concatenate (a text bag) may be mapped linearly to

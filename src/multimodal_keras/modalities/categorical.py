@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import keras
 import numpy as np
@@ -24,6 +24,7 @@ import pandas as pd
 import tensorflow as tf
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
+from multimodal_keras import options
 from multimodal_keras.modalities.base import (
     ROW_ID,
     accept_every_row,
@@ -33,6 +34,24 @@ from multimodal_keras.modalities.base import (
     feature_values,
     raw_inputs,
 )
+
+
+class Options(options.Options):
+    """``categorical``: the columns and how their categories are encoded."""
+
+    columns: list[str]
+    encoding: Literal["auto", "one_hot", "embedding"]
+    one_hot_max_categories: options.Positive
+    min_frequency: options.Positive | None
+    missing_token: str
+
+
+class TowerOptions(options.Options):
+    """``model.towers.categorical``."""
+
+    units: options.Units
+    dropout: options.Dropout
+    embedding_dim: options.Positive
 
 ONE_HOT = "one_hot"
 EMBEDDING = "embedding"

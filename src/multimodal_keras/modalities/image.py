@@ -14,17 +14,69 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
+from pydantic import Field
 
+from multimodal_keras import options
 from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import ROW_ID, configured_columns, dense_block, raw_inputs
+
+
+class Options(options.Options):
+    """``image``: the columns, where the images are and the size they are read at."""
+
+    columns: list[str]
+    source: Literal["bytes", "path"]
+    root: str | None
+    height: options.AUTO | options.Positive
+    width: options.AUTO | options.Positive
+    channels: options.AUTO | Literal[1, 3]
+    auto_sample: options.Positive
+    auto_max_size: options.Positive
+    interpolation: Literal[
+        "bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
+        "mitchellcubic",
+    ]  # fmt: skip
+    max_pixels: options.Positive
+    formats: list[str]
+    chunk_size: options.Positive
+    invalid_rows: Literal["error", "drop"]
+
+
+class Augmentation(options.Options):
+    """``model.towers.image.augmentation``: 0 or false (or leaving it out) skips a step."""
+
+    horizontal_flip: bool = False
+    translation: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    rotation: Annotated[float, Field(ge=0, le=1)] = 0.0
+    zoom: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    fill_mode: Literal["reflect", "constant", "nearest", "wrap"] = "reflect"
+
+
+class TowerOptions(options.Options):
+    """``model.towers.image``: the small CNN, its augmentation, or a backbone."""
+
+    conv_filters: options.Units
+    convs_per_block: options.Positive
+    kernel_size: options.Positive
+    pool_until: options.Positive
+    batch_norm_momentum: Annotated[float, Field(ge=0, lt=1)] | None
+    pooled_dropout: options.Dropout
+    units: options.Units
+    dropout: options.Dropout
+    augmentation: Augmentation | None
+    backbone: str | None
+    backbone_weights: str | None
+    backbone_trainable: bool
+    backbone_input_size: options.Positive
+    backbone_input_range: tuple[float, float]
 
 BYTES = "bytes"
 PATH = "path"

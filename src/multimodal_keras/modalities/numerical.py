@@ -17,16 +17,18 @@ import logging
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from pydantic import Field
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler
 
+from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import (
     ROW_ID,
@@ -38,6 +40,27 @@ from multimodal_keras.modalities.base import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class Options(options.Options):
+    """``numerical``: the columns, their imputation, scaling and quantile bins."""
+
+    columns: list[str]
+    imputation: Literal["mean", "median", "most_frequent"]
+    add_missing_indicator: bool
+    scaling: Literal["standard", "minmax", "robust", "none"]
+    quantile_bins: Annotated[int, Field(ge=2)]
+    invalid_rows: Literal["error", "drop"]
+
+
+class TowerOptions(options.Options):
+    """``model.towers.numerical``."""
+
+    encoding: Literal["piecewise_linear", "none"]
+    open_ends: bool
+    embedding_dim: options.Positive
+    units: options.Units
+    dropout: options.Dropout
 
 SCALERS = {
     "standard": StandardScaler,

@@ -21,13 +21,15 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from pydantic import Field
 
+from multimodal_keras import options
 from multimodal_keras.modalities.base import (
     accept_every_row,
     configured_columns,
@@ -36,6 +38,38 @@ from multimodal_keras.modalities.base import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class Options(options.Options):
+    """``text``: the columns, the vocabulary and the sequence lengths."""
+
+    columns: list[str]
+    max_tokens: Annotated[int, Field(ge=3)]
+    min_document_frequency: options.Positive
+    sequence_length: options.AUTO | options.Positive
+    length_percentile: Annotated[float, Field(gt=0, le=100)]
+    min_sequence_length: options.Positive
+    max_sequence_length: options.Positive
+    standardize: Literal[
+        "lower_and_split_punctuation", "lower_and_strip_punctuation", "lower",
+        "strip_punctuation",
+    ] | None  # fmt: skip
+    split: Literal["whitespace", "character"] | None
+    ngrams: options.Positive | None
+    batch_size: options.Positive
+
+
+class TowerOptions(options.Options):
+    """``model.towers.text``."""
+
+    tfidf: bool
+    tfidf_dropout: options.Dropout
+    encoder: Literal["average", "conv", "none"]
+    embedding_dim: options.Positive
+    conv_filters: options.Positive
+    kernel_size: options.Positive
+    units: options.Units
+    dropout: options.Dropout
 
 PADDING_ID = 0
 # Ids below this are padding and the out-of-vocabulary id: no TF-IDF weight.
