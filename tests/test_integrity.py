@@ -131,13 +131,25 @@ def trained_lineage(tmp_path) -> dict:
     return integrity.lineage_record(OLD, artifacts, {"params:numerical": {"scaling": "standard"}})
 
 
-def test_a_newer_preprocessor_is_set_aside_for_the_one_the_model_was_trained_with(tmp_path):
+def test_a_preprocessor_refitted_after_training_stops_the_run_with_both_fixes(tmp_path):
+    lineage = trained_lineage(tmp_path)
+    TrustedPickleDataset(filepath=str(tmp_path / "pre.pkl"), version=Version(None, NEW)).save(
+        {"scale": 99.0}
+    )
+    check = integrity.check_lineage(lineage, {"preprocessor"}, lineage_catalog(tmp_path))
+    message = str(check.problem)
+    assert f"`preprocessor` on disk (version {NEW}) was saved after the model" in message
+    assert "kedro run --from-nodes train_model" in message
+    assert f"--load-versions trained_model:{OLD}" in message
+
+
+def test_a_model_chosen_by_version_loads_its_own_preprocessor_not_the_newer_one(tmp_path):
     lineage = trained_lineage(tmp_path)
     TrustedPickleDataset(filepath=str(tmp_path / "pre.pkl"), version=Version(None, NEW)).save(
         {"scale": 99.0}
     )
     catalog = lineage_catalog(tmp_path)
-    check = integrity.check_lineage(lineage, {"preprocessor"}, catalog)
+    check = integrity.check_lineage(lineage, {"preprocessor"}, catalog, model_chosen=True)
     assert check.problem is None
     assert check.pinned == {"preprocessor": OLD}
     assert check.newer == {"preprocessor": NEW}
@@ -168,7 +180,9 @@ def test_asking_for_another_preprocessor_version_than_the_models_is_refused(tmp_
 def test_a_pinned_pickle_replaced_on_disk_is_refused_before_loading(tmp_path):
     lineage = trained_lineage(tmp_path)
     (tmp_path / "pre.pkl" / OLD / "pre.pkl").write_bytes(b"not the project's pickle")
-    check = integrity.check_lineage(lineage, {"preprocessor"}, lineage_catalog(tmp_path))
+    check = integrity.check_lineage(
+        lineage, {"preprocessor"}, lineage_catalog(tmp_path), model_chosen=True
+    )
     assert "is not what the model" in str(check.problem)
 
 

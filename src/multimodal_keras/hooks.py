@@ -489,16 +489,17 @@ class RunIntegrityHooks:
         catalog_logger = logging.getLogger("kedro.io.data_catalog")
         catalog_logger.addFilter(quiet)
         try:
-            check = integrity.check_lineage(record.load(), reads, catalog)
+            chosen = bool(getattr(model, "_version", None) and model._version.load)
+            check = integrity.check_lineage(record.load(), reads, catalog, model_chosen=chosen)
         finally:
             catalog_logger.removeFilter(quiet)
         if check.problem is not None:
             raise check.problem
         for name, newer in sorted(check.newer.items()):
-            logger.warning(
+            logger.info(
                 "`%s` has a newer version (%s) than the one the model %s was trained with "
-                "(%s); the model's own is used. To use the newer one, retrain: "
-                "`kedro run --from-nodes train_model`.",
+                "(%s); the model's own is used, as --load-versions asked. To use the newer "
+                "one, retrain: `kedro run --from-nodes train_model`.",
                 name,
                 newer,
                 version,

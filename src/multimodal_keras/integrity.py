@@ -7,8 +7,9 @@
   stops with one sentence naming the node or command that writes them.
 - Lineage: a run that trains the model records, beside it, the version and SHA-256 of
   every artifact the model was trained from (``model_lineage``). A run that uses the model
-  loads the versioned artifacts of that record, whatever is newer on disk, and stops when
-  an artifact it reads is not the one the model was trained from.
+  loads the versioned artifacts of that record and stops when an artifact it reads is not
+  the one the model was trained from, or was saved again since (unless the model was
+  chosen with ``--load-versions``: then its own artifacts are loaded).
 """
 
 from __future__ import annotations
@@ -247,12 +248,16 @@ class LineageCheck:
     newer: dict[str, str] = field(default_factory=dict)  # set aside: name -> newer version
 
 
-def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any) -> LineageCheck:
+def check_lineage(
+    lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any, model_chosen: bool = False
+) -> LineageCheck:
     """Pin the run's versioned inputs to the model's and compare every input's SHA-256.
 
-    A versioned artifact loads at the version the model was trained with, unless
-    ``--load-versions`` asked for another one (which stops the run). An unversioned one
-    must still have the content the model was trained from.
+    A versioned artifact loads at the version the model was trained with. When a newer
+    version is on disk (refitted after training) the run stops, unless the model itself
+    was chosen with ``--load-versions`` (``model_chosen``): then its own artifacts are
+    what was asked for. Asking for another version of the artifact stops the run. An
+    unversioned one must still have the content the model was trained from.
     """
     model_version = lineage.get("model_version")
     pinned: dict[str, str] = {}
@@ -276,6 +281,8 @@ def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any
             latest = dataset.resolve_load_version() if not asked else None
             if latest and latest != record["version"]:
                 newer[name] = latest
+                if not model_chosen:
+                    return LineageCheck(pinned, refitted(name, latest, record, model_version))
             dataset = dataset._copy(_version=Version(record["version"], dataset._version.save))
             pinned[name] = record["version"]
             catalog[name] = dataset
@@ -292,6 +299,18 @@ def check_lineage(lineage: Mapping[str, Any], reads: Iterable[str], catalog: Any
         if sha256_of(path) != record.get("sha256"):
             return LineageCheck(pinned, changed_since_training(name, path, model_version))
     return LineageCheck(pinned, None, newer)
+
+
+def refitted(
+    name: str, latest: str, record: Mapping[str, Any], model_version: str | None
+) -> MultimodalKerasError:
+    """The sentence for a versioned artifact saved again after the model was trained."""
+    return MultimodalKerasError(
+        f"`{name}` on disk (version {latest}) was saved after the model (`{MODEL}` "
+        f"{model_version}) was trained with version {record['version']}; rerun from "
+        "`train_model` (`kedro run --from-nodes train_model`) to train with it, or use the "
+        f"model with its own: `--load-versions {MODEL}:{model_version}`."
+    )
 
 
 def changed_since_training(

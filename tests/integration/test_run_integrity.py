@@ -100,7 +100,9 @@ def test_a_second_run_in_one_environment_is_refused_and_other_environments_are_a
     assert len(list((project / "data" / "06_models" / "trained_model.keras").iterdir())) == 1
 
 
-def test_a_namespace_rerun_and_a_planted_pickle_leave_the_models_scores(project, trained):
+def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(
+    project, trained
+):
     rerun = kedro(project, "run", "--namespaces", "numerical",
                   "--params", "numerical.scaling=minmax")  # fmt: skip
     assert rerun.returncode == 0, output(rerun)[-3000:]
@@ -108,18 +110,23 @@ def test_a_namespace_rerun_and_a_planted_pickle_leave_the_models_scores(project,
     planted = project / "data/06_models/text_preprocessor.pkl/2099-01-01T00.00.00.000Z"
     planted.mkdir()
     (planted / "text_preprocessor.pkl").write_bytes(pickle.dumps(Planted(marker)))
+    model_version = (project / "data/06_models/trained_model.keras").iterdir().__next__().name
 
-    scored = kedro(project, *INFERENCE)
+    refused = kedro(project, *INFERENCE)
+    scored = kedro(project, *INFERENCE, "--load-versions", f"trained_model:{model_version}")
+    evaluated = kedro(project, "run", "--from-nodes", "evaluate_model")
 
+    text = output(refused)
+    assert refused.returncode == 1
+    assert "`numerical.preprocessor` on disk" in text and "was saved after the model" in text
+    assert f"--load-versions trained_model:{model_version}" in text
     assert scored.returncode == 0, output(scored)[-3000:]
     assert "Using the artifacts the model" in output(scored)
-    assert "`numerical.preprocessor` has a newer version" in output(scored)
     pd.testing.assert_frame_equal(pd.read_parquet(project / PREDICTIONS), trained)
     assert not marker.exists()
-
-    evaluated = kedro(project, "run", "--from-nodes", "evaluate_model")
     assert evaluated.returncode == 1
     text = output(evaluated)
     assert "`numerical.features`" in text and "is not what the model" in text
     assert "kedro run --from-nodes train_model" in text
-    assert "Traceback" not in text
+    for result in (refused, evaluated):
+        assert "Traceback" not in output(result)
