@@ -262,25 +262,6 @@ def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
     return pd.Series(reasons, dtype="string", index=pd.Index(list(reasons), name=ROW_ID))
 
 
-def encoded_images(
-    rows: pd.DataFrame, column: str, preprocessor: ImagePreprocessor
-) -> list[bytes]:
-    """Every row's image as bytes TensorFlow can decode; one error lists all bad rows."""
-    images, problems = [], []
-    for row_id, cell in zip(rows[ROW_ID], rows[column], strict=True):
-        try:
-            images.append(checked_bytes(_cell_bytes(cell, preprocessor), preprocessor))
-        except ValueError as error:
-            problems.append(f"row {row_id}: {error}")
-    if problems:
-        shown = "; ".join(problems[:5])
-        raise MultimodalKerasError(
-            f"Image column {column!r} has {len(problems)} unreadable image(s) ({shown}); "
-            "fix or remove these rows."
-        )
-    return images
-
-
 def _png_header(raw: bytes) -> tuple[int, int, int, int] | None:
     """Width, height, bit depth and colour type from a PNG's IHDR chunk; None if not a PNG."""
     if len(raw) < PNG_IHDR_END or raw[:8] != PNG_SIGNATURE or raw[12:16] != b"IHDR":
