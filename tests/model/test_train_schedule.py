@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multimodal_keras.model.train import fit_model, monitored, optimizer, training_callbacks
+from multimodal_keras.model.train import (
+    fit_model,
+    monitored,
+    optimizer,
+    reseed_layers,
+    training_callbacks,
+)
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 
 TARGETS = {
@@ -85,3 +91,25 @@ def test_the_learning_rate_halves_when_the_validation_metric_stalls():
     rates = history["learning_rate"]
     assert rates[0] == pytest.approx(0.01)
     assert rates[-1] < rates[0]
+
+
+def test_random_layers_of_a_loaded_model_follow_the_seed(tmp_path):
+    """A model loaded from disk draws its dropout masks from the run's seed, not the process."""
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.layers.Dropout(0.5, name="drop")(inputs))
+    model.save(tmp_path / "model.keras")
+    first, second = (keras.models.load_model(tmp_path / "model.keras") for _ in range(2))
+
+    def states(loaded):
+        return [
+            tuple(np.asarray(value.state).tolist())
+            for layer in loaded._flatten_layers()
+            for value in vars(layer).values()
+            if isinstance(value, keras.random.SeedGenerator)
+        ]
+
+    assert states(first) != states(second)  # each load draws its own
+    assert reseed_layers(first, 7) == reseed_layers(second, 7) == 1
+    assert states(first) == states(second)
+    reseed_layers(second, 8)
+    assert states(first) != states(second)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,25 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def reseed_layers(model: keras.Model, seed: int) -> int:
+    """Set every random layer's seed state from ``seed``; how many there were.
+
+    Dropout and augmentation layers draw from ``keras.random.SeedGenerator`` states that a
+    model loaded from disk gets afresh in each process, whatever the global seed; the
+    training node loads its model, so without this two runs with one seed differ. Each
+    state is derived from the seed, the layer's position and the attribute's name.
+    """
+    count = 0
+    for position, layer in enumerate(model._flatten_layers()):
+        for attribute, value in sorted(vars(layer).items()):
+            if isinstance(value, keras.random.SeedGenerator):
+                # By position, not name: Keras numbers unnamed layers anew in each model.
+                derived = zlib.crc32(f"{seed}/{position}/{attribute}".encode())
+                value.state.assign(np.array([derived, 0], dtype=value.state.dtype))
+                count += 1
+    return count
 
 
 # Per task, the validation metric that early stopping and the learning-rate schedule watch
@@ -199,6 +219,7 @@ def fit_model(
     scope (``distribute.replicate``), and ``batch_size`` (``batch_size_for``) is per replica.
     """
     seed_everything(seed, bool(params.get("deterministic", True)))
+    reseed_layers(model, seed)
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         compile_model(model, target, params)
