@@ -126,7 +126,7 @@ def trained_lineage(tmp_path) -> dict:
     pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(tmp_path / "features.parquet")
     catalog = lineage_catalog(tmp_path)
     artifacts = {
-        name: integrity.record_of(name, catalog.get(name)) for name in ("preprocessor", "features")
+        name: integrity.record_of(catalog.get(name)) for name in ("preprocessor", "features")
     }
     return integrity.lineage_record(OLD, artifacts, {"params:numerical": {"scaling": "standard"}})
 

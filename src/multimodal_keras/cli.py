@@ -46,11 +46,9 @@ def run(context: click.Context, **kwargs) -> dict:
 
 def user_error(error: BaseException) -> MultimodalKerasError | None:
     """The project error behind an exception, also when Kedro wrapped it (a dataset's load)."""
-    seen: set[int] = set()
     current: BaseException | None = error
-    while current is not None and id(current) not in seen:
+    while current is not None:
         if isinstance(current, MultimodalKerasError):
             return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
+        current = current.__cause__
     return None

@@ -274,11 +274,6 @@ def log_record(mlflow: Any, kind: str, name: str, filename: str, data: Any) -> N
 TRAINING_PARAMETERS = "params:training"
 
 
-def is_parameter(name: str) -> bool:
-    """True for the catalog's parameter entries, which are never written."""
-    return name == "parameters" or name.startswith("params:")
-
-
 def refuse_parallel_runner(run_params: Mapping[str, Any], catalog: Any) -> None:
     """Raise when the run uses ParallelRunner (Kedro gives it a shared-memory catalog)."""
     if isinstance(catalog, SharedMemoryDataCatalog) or "ParallelRunner" in str(
@@ -341,7 +336,7 @@ def keep_outputs_in_memory(pipeline: Pipeline, catalog: Any) -> list[str]:
     names = sorted(
         name
         for name in set(catalog.keys()) | pipeline.all_outputs()
-        if name not in inputs and not is_parameter(name)
+        if name not in inputs and not integrity.is_parameter(name)
     )
     catalog_logger = logging.getLogger("kedro.io.data_catalog")
     quiet = QuietReplacements()
@@ -432,12 +427,13 @@ class RunIntegrityHooks:
 
         upstream = (pipelines.get("__default__") or Pipeline([node])).to_outputs(integrity.MODEL)
         names = upstream.all_inputs()  # what the model derives from, not its siblings
+        datasets = {
+            name: self._catalog.get(name) for name in names if not integrity.is_parameter(name)
+        }
         artifacts = {
             name: record
-            for name in names
-            if not integrity.is_parameter(name)
-            and self._catalog.get(name) is not None
-            and (record := integrity.record_of(name, self._catalog.get(name))) is not None
+            for name, dataset in datasets.items()
+            if dataset is not None and (record := integrity.record_of(dataset)) is not None
         }
         parameters = {
             name: self._catalog.load(name)
@@ -465,7 +461,7 @@ class RunIntegrityHooks:
     def _wait_seconds(self, catalog: Any) -> float:
         if self.LOCK_PARAMETERS not in catalog:
             return 0.0
-        return float((catalog.load(self.LOCK_PARAMETERS) or {}).get("wait_seconds") or 0.0)
+        return float(catalog.load(self.LOCK_PARAMETERS)["wait_seconds"])
 
     def _use_model_lineage(self, reads: set[str], catalog: Any) -> None:
         """Load the model's own artifacts; stop when one differs from its lineage record."""

@@ -39,11 +39,15 @@ MODEL = "trained_model"
 LINEAGE = "model_lineage"
 
 
+def files_of(path: Path) -> list[Path]:
+    """A file itself, or a folder's files in name order."""
+    return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+
+
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a file, or of a folder's relative file names and contents."""
     digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
+    for file in files_of(path):
         if file is not path:
             digest.update(file.relative_to(path).as_posix().encode())
         with file.open("rb") as stream:
@@ -116,7 +120,7 @@ class RunLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join(PurePosixPath(sys.argv[0]).name.split() + sys.argv[1:]),
+            "command": " ".join([PurePosixPath(sys.argv[0]).name, *sys.argv[1:]]),
         }
         try:
             descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -132,7 +136,7 @@ class RunLock:
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
-            return {}  # being written, or damaged: judged by its age below
+            return {}  # being written, or damaged: held, as far as anyone can tell
 
     def _is_stale(self, holder: Mapping[str, Any]) -> bool:
         """A lock whose process is gone, or this process's own from an earlier session."""
@@ -206,7 +210,7 @@ def artifact_path(dataset: Any) -> Path | None:
     return None if filepath is None else Path(str(filepath))
 
 
-def record_of(name: str, dataset: Any) -> dict[str, Any] | None:
+def record_of(dataset: Any) -> dict[str, Any] | None:
     """The version, path and SHA-256 of one artifact as it is on disk now."""
     path = artifact_path(dataset)
     if path is None or not path.exists():

@@ -31,7 +31,6 @@ from multimodal_keras.options import (
     Units,
 )
 
-TASKS = ("binary", "multiclass", "regression")
 CLOSE_MATCH_CUTOFF = 0.6
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from kedro.io.core import get_filepath_str
 
+from multimodal_keras.integrity import files_of
+
 PARTIAL_PREFIX = ".partial-"
 
 
@@ -28,7 +30,7 @@ def partial_path(target: Path) -> Path:
 
 def flush_to_disk(path: Path) -> None:
     """Make a written file, or a folder's files, durable before they are renamed into place."""
-    for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+    for file in files_of(path):
         with file.open("rb") as stream:
             os.fsync(stream.fileno())
 
@@ -44,8 +46,9 @@ def remove(path: Path) -> None:
 @contextmanager
 def staged(target: Path) -> Iterator[Path]:
     """Yield the path to write; on success it replaces ``target``, on failure it is removed."""
-    created = [folder for folder in (target.parent,) if not folder.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = target.parent
+    made_folder = not folder.exists()  # a new version's folder, removed again on failure
+    folder.mkdir(parents=True, exist_ok=True)
     partial = partial_path(target)
     remove(partial)
     try:
@@ -56,9 +59,8 @@ def staged(target: Path) -> Iterator[Path]:
         partial.replace(target)
     except BaseException:
         remove(partial)
-        for folder in created:
-            if folder.exists() and not any(folder.iterdir()):
-                folder.rmdir()
+        if made_folder and folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
         raise
 
 
