@@ -160,3 +160,72 @@ def test_numerical_tower_with_piecewise_linear_embeddings_reloads_with_safe_mode
     np.testing.assert_array_equal(
         reloaded.predict(values, verbose=0), model.predict(values, verbose=0)
     )
+
+
+def test_periodic_encoding_is_cos_and_sin_of_each_features_own_frequencies():
+    layer = numerical.PeriodicEncoding(frequencies=3, low=0.5, high=2.0)
+    values = np.array([[0.0, 1.0], [0.25, -2.0]], dtype=np.float32)
+
+    encoded = keras.ops.convert_to_numpy(layer(values))
+
+    frequencies = keras.ops.convert_to_numpy(layer.coefficients) * np.array([0.5, 1.0, 2.0])
+    angles = 2 * np.pi * values[..., None] * frequencies
+    assert encoded.shape == (2, 2, 6)
+    np.testing.assert_allclose(encoded, np.concatenate([np.cos(angles), np.sin(angles)], -1),
+                               rtol=1e-5, atol=1e-5)
+    # Each feature has frequencies of its own.
+    assert not np.allclose(frequencies[0], frequencies[1])
+
+
+def test_periodic_tower_reads_values_beyond_the_training_range_as_its_ends(tmp_path):
+    train = rows(list(np.random.default_rng(0).lognormal(size=200)))
+    preprocessor = numerical.fit(train, options(quantile_bins=8))
+    tower = {
+        "encoding": "periodic",
+        "frequencies": 4,
+        "frequency_scales": [0.3, 30.0],
+        "embedding_dim": 3,
+        "units": [4],
+        "dropout": 0.0,
+    }
+    inputs, output = numerical.build_tower("numerical", preprocessor, tower)
+    model = keras.Model(inputs, output)
+    values = numerical.model_input(numerical.transform(preprocessor, train))
+    highest = train["price"].max()
+    beyond = numerical.model_input(
+        numerical.transform(preprocessor, rows([highest, highest * 10, highest * 1000]))
+    )
+
+    model.save(tmp_path / "tower.keras")
+    reloaded = keras.models.load_model(tmp_path / "tower.keras", safe_mode=True)
+
+    assert model.get_layer("numerical_periodic").output.shape[1:] == (1, 8)
+    np.testing.assert_array_equal(
+        reloaded.predict(values, verbose=0), model.predict(values, verbose=0)
+    )
+    far = model.predict(beyond, verbose=0)
+    np.testing.assert_allclose(far[1], far[0], rtol=1e-6)
+    np.testing.assert_allclose(far[2], far[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(("rows_seen", "expected"), [(99, "piecewise_linear"), (100, "periodic")])
+def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(
+    rows_seen, expected
+):
+    train = rows(list(np.random.default_rng(0).normal(size=rows_seen)))
+    preprocessor = numerical.fit(train, options(quantile_bins=4))
+    tower = {
+        "encoding": "auto",
+        "periodic_min_rows": 100,
+        "frequencies": 2,
+        "frequency_scales": [0.3, 30.0],
+        "open_ends": False,
+        "embedding_dim": 2,
+        "units": [2],
+        "dropout": 0.0,
+    }
+
+    inputs, output = numerical.build_tower("numerical", preprocessor, tower)
+
+    assert numerical.chosen_encoding(preprocessor, tower) == expected
+    assert f"numerical_{expected}" in [layer.name for layer in keras.Model(inputs, output).layers]

@@ -136,7 +136,8 @@ TEXT_NEW = frame(
 )
 @pytest.mark.parametrize("ngrams", [None, 2])
 @pytest.mark.parametrize("length", [6, "auto"])
-def test_text_serving_tokenises_as_transform(standardize, ngrams, length):
+@pytest.mark.parametrize("characters_per_id", [2, 64])
+def test_text_serving_tokenises_as_transform(standardize, ngrams, length, characters_per_id):
     options = {
         "columns": ["title", "body"],
         "max_tokens": 50,
@@ -147,6 +148,7 @@ def test_text_serving_tokenises_as_transform(standardize, ngrams, length):
         "standardize": standardize,
         "split": "whitespace",
         "ngrams": ngrams,
+        "characters_per_id": characters_per_id,
         "batch_size": 4,
     }
     preprocessor = text.fit(TEXT_TRAIN, options)

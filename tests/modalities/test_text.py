@@ -22,6 +22,7 @@ def options(**overrides):
         "standardize": "lower_and_strip_punctuation",
         "split": "whitespace",
         "ngrams": None,
+        "characters_per_id": 64,
         "batch_size": 2,
     } | overrides
 
@@ -261,3 +262,14 @@ def test_when_no_ngram_reaches_the_minimum_document_frequency_all_are_kept(caplo
 
     assert sorted(preprocessor.vocabulary[2:]) == ["bike", "blue", "lamp", "red"]
     assert "min_document_frequency" in caplog.text
+
+
+def test_a_huge_cell_is_read_up_to_its_columns_character_budget_only():
+    train = rows(description=["red shoe", "blue shoe", "red hat", "green hat"])
+    preprocessor = text.fit(train, options(sequence_length=4, characters_per_id=3))
+    huge = "red " * 250_000  # a 1 MB cell
+
+    encoded = text.transform(preprocessor, rows(description=[huge, huge[:12]]))
+
+    assert preprocessor.character_budgets() == [12]
+    np.testing.assert_array_equal(encoded[0], encoded[1])

@@ -56,9 +56,12 @@ class Options(options.Options):
 class TowerOptions(options.Options):
     """``model.towers.numerical``."""
 
-    encoding: Literal["piecewise_linear", "none"]
+    encoding: Literal["auto", "periodic", "piecewise_linear", "none"]
+    periodic_min_rows: options.Positive
     open_ends: bool
     embedding_dim: options.Positive
+    frequencies: options.Positive
+    frequency_scales: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
     units: options.Units
     dropout: options.Dropout
 
@@ -78,6 +81,8 @@ class NumericalPreprocessor:
     pipeline: Pipeline | None
     # Per encoded feature, the training rows' quantile bin edges of its scaled values.
     bin_edges: list[list[float]] = field(default_factory=list)
+    # How many training rows it was fitted on (the tower's ``encoding: auto`` reads it).
+    training_rows: int = 0
 
     @property
     def output_names(self) -> list[str]:
@@ -130,7 +135,9 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
             "for example with a logarithm, or set numerical.scaling to robust or none."
         )
     edges = quantile_edges(scaled, int(options.get("quantile_bins") or 0))
-    return NumericalPreprocessor(columns=columns, pipeline=pipeline, bin_edges=edges)
+    return NumericalPreprocessor(
+        columns=columns, pipeline=pipeline, bin_edges=edges, training_rows=len(train_rows)
+    )
 
 
 def quantile_edges(scaled: np.ndarray, bins: int) -> list[list[float]]:
@@ -235,24 +242,92 @@ class ClipToRange(keras.layers.Layer):
         return {**super().get_config(), "low": self.low, "high": self.high}
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class PeriodicEncoding(keras.layers.Layer):
+    """Scaled values (rows, features) to ``cos`` and ``sin`` of learnt multiples of them
+    (rows, features, 2 x frequencies): the periodic embeddings of Gorishniy et al. (2022).
+
+    Each feature has ``frequencies`` trainable frequencies. Frequency ``k`` is a standard
+    normal draw times a fixed scale, the scales spaced geometrically from ``low`` to
+    ``high``, so every feature starts with slow and fast waves alike: a smooth feature keeps
+    the slow ones, a feature whose effect changes at sharp thresholds the fast ones. (The
+    paper draws all from one normal whose spread is tuned per table.) Keras has no such
+    layer.
+    """
+
+    def __init__(self, frequencies: int, low: float, high: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.frequencies, self.low, self.high = int(frequencies), float(low), float(high)
+        self.scales = np.geomspace(self.low, self.high, self.frequencies).astype(np.float32)
+
+    def build(self, input_shape: tuple) -> None:
+        self.coefficients = self.add_weight(
+            name="coefficients",
+            shape=(int(input_shape[-1]), self.frequencies),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),
+        )
+
+    def call(self, values: tf.Tensor) -> tf.Tensor:
+        angles = (2.0 * np.pi) * tf.expand_dims(values, -1) * (self.coefficients * self.scales)
+        return tf.concat([tf.cos(angles), tf.sin(angles)], axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape, 2 * self.frequencies)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "frequencies": self.frequencies,
+            "low": self.low,
+            "high": self.high,
+        }
+
+
+def chosen_encoding(preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]) -> str:
+    """The tower's encoding; ``auto`` is periodic from ``periodic_min_rows`` training rows on,
+    piecewise-linear below (fast waves need many rows not to fit noise).
+    """
+    encoding = tower.get("encoding", "none")
+    if encoding != "auto":
+        return encoding
+    rows, minimum = getattr(preprocessor, "training_rows", 0), int(tower["periodic_min_rows"])
+    chosen = "periodic" if rows >= minimum else "piecewise_linear"
+    logger.info(
+        "Numerical tower: %s encoding (%d training rows; periodic from %d).", chosen, rows, minimum
+    )
+    return chosen
+
+
 def encoded_values(
     name: str,
     inputs: keras.KerasTensor,
     preprocessor: NumericalPreprocessor,
     tower: Mapping[str, Any],
 ) -> keras.KerasTensor:
-    """The scaled values, or their piecewise-linear encoding, one small embedding per feature.
+    """The scaled values, or their piecewise-linear or periodic encoding, one small embedding
+    per feature.
 
     Each feature's encoding goes through its own linear layer and ReLU (``embedding_dim``
-    wide), as in the paper's MLP-PLE; the embeddings are flattened for the dense layers.
+    wide), as in the paper's MLP-PLE and MLP-PLR; the embeddings are flattened for the dense
+    layers.
     """
     edges = getattr(preprocessor, "bin_edges", None)
-    if tower.get("encoding", "none") != "piecewise_linear" or not edges:
+    encoding = chosen_encoding(preprocessor, tower)
+    if encoding == "none" or not edges:
         return inputs
     width, dim = len(edges), int(tower["embedding_dim"])
-    encoded = PiecewiseLinearEncoding(
-        edges, bool(tower.get("open_ends", False)), name=f"{name}_piecewise_linear"
-    )(inputs)
+    if encoding == "periodic":
+        if not tower.get("open_ends", False):
+            low, high = [column[0] for column in edges], [column[-1] for column in edges]
+            inputs = ClipToRange(low, high, name=f"{name}_range")(inputs)
+        slowest, fastest = tower["frequency_scales"]
+        encoded = PeriodicEncoding(
+            int(tower["frequencies"]), slowest, fastest, name=f"{name}_periodic"
+        )(inputs)
+    else:
+        encoded = PiecewiseLinearEncoding(
+            edges, bool(tower.get("open_ends", False)), name=f"{name}_piecewise_linear"
+        )(inputs)
     embedded = keras.layers.EinsumDense(
         "rfb,fbd->rfd",
         output_shape=(width, dim),

@@ -56,6 +56,7 @@ class Options(options.Options):
     ] | None  # fmt: skip
     split: Literal["whitespace", "character"] | None
     ngrams: options.Positive | None
+    characters_per_id: options.Positive
     batch_size: options.Positive
 
 
@@ -109,10 +110,17 @@ class TextPreprocessor:
     idf: list[float] = field(default_factory=list)
     # Ids kept per column; ids beyond a column's length are padding.
     column_lengths: list[int] = field(default_factory=list)
+    # Each text is cut to its column's length times this many characters before it is
+    # tokenised, so one huge cell costs no more than a long one (0: never cut).
+    characters_per_id: int = 0
 
     def lengths(self) -> list[int]:
         """Ids kept per column (every column the full length when not set per column)."""
         return self.column_lengths or [self.sequence_length] * len(self.columns)
+
+    def character_budgets(self) -> list[int]:
+        """Characters read per column (0: all)."""
+        return [length * self.characters_per_id for length in self.lengths()]
 
     def length_mask(self) -> np.ndarray:
         """(columns, sequence length): 1 where a column keeps its ids, 0 where it pads."""
@@ -136,9 +144,14 @@ class TextPreprocessor:
         )
 
 
-def as_texts(rows: pd.DataFrame, column: str) -> np.ndarray:
-    """One text column as an object array of str, missing text as the empty string."""
-    return rows[column].astype("string").fillna("").to_numpy(dtype=object)
+def as_texts(rows: pd.DataFrame, column: str, budget: int = 0) -> np.ndarray:
+    """One text column as an object array of str, missing text as the empty string, each
+    cut to its first ``budget`` characters when ``budget`` is set.
+    """
+    texts = rows[column].astype("string").fillna("")
+    if budget:
+        texts = texts.str.slice(0, budget)
+    return texts.to_numpy(dtype=object)
 
 
 def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocessor:
@@ -155,6 +168,7 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
         vocabulary=[],
         sequence_length=int(options["max_sequence_length"]) if length == AUTO else int(length),
         batch_size=int(options["batch_size"]),
+        characters_per_id=int(options["characters_per_id"]),
         **settings,
     )
     if not columns:
@@ -164,7 +178,9 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
         output_mode="int",
         **settings | {"standardize": preprocessor.standardizer},
     )
-    texts = np.concatenate([as_texts(train_rows, column) for column in columns]).astype(str)
+    budget = preprocessor.sequence_length * preprocessor.characters_per_id
+    texts = np.concatenate([as_texts(train_rows, column, budget) for column in columns])
+    texts = texts.astype(str)
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
     preprocessor.vocabulary = [str(token) for token in layer.get_vocabulary()]
     # Ids of every training text, cut at the longest length allowed, for the statistics.
@@ -246,10 +262,15 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
     if not preprocessor.columns or not len(rows):
         return ids
     layer = preprocessor.vectorizer()
-    for position, (column, length) in enumerate(
-        zip(preprocessor.columns, preprocessor.lengths(), strict=True)
+    for position, (column, length, budget) in enumerate(
+        zip(
+            preprocessor.columns,
+            preprocessor.lengths(),
+            preprocessor.character_budgets(),
+            strict=True,
+        )
     ):
-        texts = as_texts(rows, column).astype(str)
+        texts = as_texts(rows, column, budget).astype(str)
         for start in range(0, len(texts), preprocessor.batch_size):
             batch = texts[start : start + preprocessor.batch_size]
             ids[start : start + len(batch), position, :length] = layer(
@@ -453,14 +474,24 @@ class TokenIds(keras.layers.Layer):
     """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them."""
 
     def __init__(
-        self, vectorizer: keras.layers.TextVectorization, mask: np.ndarray, **kwargs: Any
+        self,
+        vectorizer: keras.layers.TextVectorization,
+        mask: np.ndarray,
+        budgets: list[int],
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.vectorizer = vectorizer
         self._mask = np.asarray(mask, dtype=np.int32)
+        self.budgets = list(budgets)
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
-        ids = tf.stack([self.vectorizer(column) for column in columns], axis=1)
+        # Each text cut to its column's character budget, as ``transform`` cuts it.
+        cut = [
+            tf.strings.substr(column, 0, budget, unit="UTF8_CHAR") if budget else column
+            for column, budget in zip(columns, self.budgets, strict=True)
+        ]
+        ids = tf.stack([self.vectorizer(column) for column in cut], axis=1)
         # Each column keeps its own number of ids, as ``transform`` cuts them.
         return tf.cast(ids, tf.int32) * self._mask
 
@@ -474,7 +505,10 @@ def build_serving_input(
     """One string input per column ("" when missing), tokenised by the same rebuilt layer."""
     inputs = raw_inputs(preprocessor.columns, "string")
     layer = TokenIds(
-        preprocessor.vectorizer(), preprocessor.length_mask(), name=f"{name}_serving_tokens"
+        preprocessor.vectorizer(),
+        preprocessor.length_mask(),
+        preprocessor.character_budgets(),
+        name=f"{name}_serving_tokens",
     )
     return inputs, layer(list(inputs.values()))
 
