@@ -205,3 +205,30 @@ def test_image_serving_decodes_and_resizes_as_transform(interpolation, channels)
     result = served(image, preprocessor, rows)
     assert result.dtype == expected.dtype == np.uint8
     np.testing.assert_array_equal(result, expected)
+
+
+def test_a_16_bit_grey_png_gives_the_same_pixels_in_the_pipeline_and_the_serving_model():
+    values = np.array([[0, 40000], [65535, 257]], dtype=np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, format="PNG")
+    rows = frame(photo=[buffer.getvalue()])
+    options = {
+        "columns": ["photo"],
+        "source": "bytes",
+        "root": None,
+        "height": 2,
+        "width": 2,
+        "channels": 1,
+        "interpolation": "bilinear",
+        "max_pixels": 100,
+        "formats": ["PNG"],
+        "chunk_size": 4,
+    }
+    preprocessor = image.fit(rows, options)
+
+    expected = transformed(image, preprocessor, rows)
+    result = served(image, preprocessor, rows)
+
+    # Scaled to 8 bits (40000 / 257 is 155.6), not clipped at 255.
+    assert expected[0, 0, :, :, 0].tolist() == [[0, 156], [255, 1]]
+    np.testing.assert_array_equal(result, expected)

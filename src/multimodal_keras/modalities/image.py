@@ -85,11 +85,12 @@ TF_DECODABLE_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
 TF_DECODABLE_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
 # Interpolations for which resizing to the same size returns every pixel exactly.
 IDENTITY_AT_SAME_SIZE = {"bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5"}
-# PNG header fields (PNG spec, IHDR): 8-bit greyscale, RGB, palette, grey+alpha, RGBA.
+# PNG header fields (PNG spec, IHDR): bit depths, and colour types greyscale, RGB, palette,
+# grey+alpha, RGBA.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IHDR_END = 26
-PNG_PLAIN_DEPTH = 8
-PNG_PLAIN_COLOUR_TYPES = {0, 2, 3, 4, 6}
+PNG_DEPTHS = {1, 2, 4, 8, 16}
+PNG_COLOUR_TYPES = {0, 2, 3, 4, 6}
 AUTO = "auto"
 # Pillow modes of grey images (with or without alpha): one channel holds all they show.
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
@@ -219,7 +220,11 @@ def checked_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
                     f"{image.width}x{image.height} pixels exceed the limit of "
                     f"{preprocessor.max_pixels}"
                 )
-            if image.format in TF_DECODABLE_FORMATS and image.mode in TF_DECODABLE_MODES:
+            # TensorFlow decodes every PNG (16-bit ones scaled to 8 bits) as the serving
+            # model will; Pillow's conversion would clip 16-bit values instead.
+            if image.format == "PNG" or (
+                image.format in TF_DECODABLE_FORMATS and image.mode in TF_DECODABLE_MODES
+            ):
                 return raw
             converted = image.convert("RGBA" if "A" in image.getbands() else "RGB")
             buffer = io.BytesIO()
@@ -275,10 +280,10 @@ def _png_header(raw: bytes) -> tuple[int, int, int, int] | None:
 
 
 def decodable_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
-    """``checked_bytes``, with a header-only fast path for 8-bit PNGs TensorFlow decodes as-is.
+    """``checked_bytes``, with a header-only fast path for PNGs, which TensorFlow decodes as-is.
 
     Validation has already opened every image with Pillow; on the transform's hot path a
-    plain 8-bit PNG needs only its format and pixel count, read from the first 26 bytes.
+    PNG needs only its format and pixel count, read from the first 26 bytes.
     Anything else takes Pillow's path. Raises ``ValueError`` like ``checked_bytes``.
     """
     size = plain_png_size(raw, preprocessor)
@@ -308,7 +313,7 @@ def plain_png_size(raw: bytes, preprocessor: ImagePreprocessor) -> tuple[int, in
     if header is None or "PNG" not in preprocessor.formats:
         return None
     width, height, depth, colour = header
-    if depth != PNG_PLAIN_DEPTH or colour not in PNG_PLAIN_COLOUR_TYPES:
+    if depth not in PNG_DEPTHS or colour not in PNG_COLOUR_TYPES:
         return None
     return height, width
 
@@ -318,7 +323,7 @@ def check_images(rows: pd.DataFrame, preprocessor: ImagePreprocessor) -> bool:
 
     Only headers are read (``decodable_bytes``), and no bytes are kept, so the check
     costs a few microseconds per PNG and no memory that grows with the rows. Returns
-    whether every image is a plain 8-bit PNG of the configured size already, and the
+    whether every image is a PNG of the configured size already, and the
     interpolation leaves such images unchanged.
     """
     target, at_size = (preprocessor.height, preprocessor.width), True
