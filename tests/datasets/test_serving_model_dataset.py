@@ -44,3 +44,45 @@ def test_a_failed_export_keeps_the_previous_model(tmp_path):
         dataset.save(unbuilt)
     np.testing.assert_allclose(dataset.load().serve({"x": tf.constant([1.0])})["y"].numpy(), [2.0])
     assert sorted(path.name for path in tmp_path.iterdir()) == ["serving"]
+
+
+def two_input_model() -> keras.Model:
+    """A price and a label in, a batch-normalised score and the label back out."""
+    inputs = {
+        "price": keras.Input(shape=(), dtype="float64", name="price"),
+        "label": keras.Input(shape=(), dtype="string", name="label"),
+    }
+    price = keras.layers.Reshape((1,))(keras.ops.cast(inputs["price"], "float32"))
+    score = keras.layers.BatchNormalization()(keras.layers.Dense(3)(price))
+    return keras.Model(inputs, {"score": score, "label": keras.layers.Identity()(inputs["label"])})
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    dataset = ServingModelDataset(filepath=str(tmp_path_factory.mktemp("guarded") / "serving"))
+    dataset.save(two_input_model())
+    return dataset.load()
+
+
+def test_an_empty_batch_gets_empty_outputs(served):
+    empty = {"price": tf.zeros([0], tf.float64), "label": tf.zeros([0], tf.string)}
+
+    outputs = served.serve(empty)
+    by_signature = served.signatures["serving_default"](**empty)
+
+    assert outputs["score"].shape == (0, 3) and outputs["label"].shape == (0,)
+    assert by_signature["score"].shape == (0, 3)
+
+
+def test_inputs_of_different_lengths_are_refused_naming_the_input(served):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="serving input `price` has a different number of rows than `label`"):
+        served.serve({"price": tf.constant([1.0, 2.0], tf.float64), "label": tf.constant(["a"])})
+
+
+def test_an_infinite_number_is_refused_naming_the_input_and_nan_is_missing(served):
+    labels = tf.constant(["a", "b"])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="serving input `price` holds an infinite value"):
+        served.serve({"price": tf.constant([1.0, np.inf], tf.float64), "label": labels})
+
+    outputs = served.serve({"price": tf.constant([1.0, np.nan], tf.float64), "label": labels})
+    assert outputs["score"].shape == (2, 3)

@@ -2,8 +2,8 @@
 
 kedro-datasets' TensorFlow dataset saves ``.keras`` files, which need Keras and any
 custom layers' code to load. The serving model is for clients without this project,
-so it is written with ``model.export`` (a SavedModel whose ``serve`` endpoint and
-``serving_default`` signature take the model's named inputs) and read back with
+so it is written as a SavedModel whose ``serve`` endpoint and ``serving_default`` signature
+take the model's named inputs (``guarded_endpoint``), and read back with
 ``tf.saved_model.load``.
 """
 
@@ -16,6 +16,46 @@ from typing import Any
 import keras
 import tensorflow as tf
 from kedro.io import AbstractDataset
+
+
+def guarded_endpoint(model: keras.Model) -> Any:
+    """``model`` on a dict of its named inputs, with the checks a client needs.
+
+    An empty batch returns empty outputs (the model itself would fail inside its layers);
+    inputs of different lengths, and infinite numbers (NaN is a missing value), stop the
+    call with an error that names the input. Keras' ``model.export`` writes the call alone.
+    """
+    specs = {
+        tensor.name: tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
+        for tensor in model.inputs
+    }
+    first = next(iter(specs))
+
+    def empty_outputs() -> Any:
+        return tf.nest.map_structure(
+            lambda output: tf.zeros((0, *output.shape[1:]), output.dtype), model.output
+        )
+
+    @tf.function(input_signature=[specs])
+    def serve(inputs: dict[str, tf.Tensor]) -> Any:
+        rows = tf.shape(inputs[first])[0]
+        for name, values in inputs.items():
+            tf.debugging.assert_equal(
+                tf.shape(values)[0],
+                rows,
+                message=f"serving input `{name}` has a different number of rows than "
+                f"`{first}`; send one value per row for every input",
+            )
+            if values.dtype.is_floating:
+                tf.debugging.assert_equal(
+                    tf.reduce_any(tf.math.is_inf(values)),
+                    False,
+                    message=f"serving input `{name}` holds an infinite value; send a finite "
+                    "number, or NaN for a missing one",
+                )
+        return tf.cond(rows > 0, lambda: model(inputs, training=False), empty_outputs)
+
+    return serve
 
 
 class ServingModelDataset(AbstractDataset[keras.Model, Any]):
@@ -49,7 +89,10 @@ class ServingModelDataset(AbstractDataset[keras.Model, Any]):
         for leftover in (partial, previous):
             shutil.rmtree(leftover, ignore_errors=True)
         try:
-            data.export(str(partial), format="tf_saved_model", verbose=False)
+            archive = keras.export.ExportArchive()
+            archive.track(data)
+            archive.add_endpoint("serve", guarded_endpoint(data))
+            archive.write_out(str(partial), verbose=False)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
