@@ -11,7 +11,7 @@ import pandas as pd
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.modalities.base import ROW_ID, configured_columns
+from multimodal_keras.modalities.base import ROW_ID, configured_columns, serving_name
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,20 @@ def check_columns(
 
 
 def check_roles(target: str | None, columns: Mapping[str, list[str]]) -> None:
-    """Raise when a column is configured twice, or is both a feature and the target."""
+    """Raise when a column is configured twice, is both a feature and the target, or two
+    columns would share one serving-model input name.
+    """
     seen: dict[str, str] = {}
+    served: dict[str, str] = {}
     for role, names in columns.items():
         for name in names:
+            other = served.setdefault(serving_name(name), name)
+            if other != name:
+                raise MultimodalKerasError(
+                    f"Columns {other!r} and {name!r} would both be the serving model's input "
+                    f"{serving_name(name)!r} (its names keep letters, digits and _ only); "
+                    "rename one of them in the table."
+                )
             if name == target:
                 raise MultimodalKerasError(
                     f"Column {name!r} is configured as a {role} feature and as the target; "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from multimodal_keras.datasets import ServingModelDataset
+from multimodal_keras.modalities.base import raw_inputs
 
 
 def doubling_model(factor: float) -> keras.Model:
@@ -86,3 +89,20 @@ def test_an_infinite_number_is_refused_naming_the_input_and_nan_is_missing(serve
 
     outputs = served.serve({"price": tf.constant([1.0, np.nan], tf.float64), "label": labels})
     assert outputs["score"].shape == (2, 3)
+
+
+def test_serve_takes_the_columns_own_names_and_the_signature_safe_ones(tmp_path):
+    raw = raw_inputs(["capital-gain", "café au lait"], "float64")
+    total = keras.layers.Add()([keras.ops.cast(tensor, "float32") for tensor in raw.values()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = keras.Model(raw, {"y": total})
+    dataset = ServingModelDataset(filepath=str(tmp_path / "serving"))
+    dataset.save(model)
+    loaded = dataset.load()
+    one, two = tf.constant([1.0], tf.float64), tf.constant([2.0], tf.float64)
+
+    by_column = loaded.serve({"capital-gain": one, "café au lait": two})
+    by_signature = loaded.signatures["serving_default"](capital_gain=one, cafe_au_lait=two)
+
+    assert by_column["y"].numpy().tolist() == by_signature["y"].numpy().tolist() == [3.0]

@@ -25,11 +25,14 @@ def guarded_endpoint(model: keras.Model) -> Any:
     inputs of different lengths, and infinite numbers (NaN is a missing value), stop the
     call with an error that names the input. Keras' ``model.export`` writes the call alone.
     """
+    inputs = model.input if isinstance(model.input, dict) else {t.name: t for t in model.inputs}
+    # Keyed as the model's inputs are (the table's column names, for ``serve``); the
+    # signature takes each input's own name.
     specs = {
-        tensor.name: tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
-        for tensor in model.inputs
+        key: tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
+        for key, tensor in inputs.items()
     }
-    first = next(iter(specs))
+    first = min(specs)
 
     def empty_outputs() -> Any:
         return tf.nest.map_structure(

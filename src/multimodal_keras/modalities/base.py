@@ -8,6 +8,9 @@ layers over raw column values for the exported serving model.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -84,9 +87,27 @@ def feature_values(encoded: pd.DataFrame, dtype: type) -> np.ndarray:
     return encoded.drop(columns=[ROW_ID]).to_numpy(dtype=dtype)
 
 
+def serving_name(column: str) -> str:
+    """The serving model's name for a column's input: letters, digits and ``_`` only.
+
+    Accents are dropped (``café`` to ``cafe``), any other character becomes ``_``
+    (``capital-gain`` to ``capital_gain``), a name not starting with a letter gets
+    ``column_`` in front, and a name with no letter or digit left is spelt by its code
+    points (``😀`` to ``column_1f600``). SavedModel signatures accept no other names.
+    """
+    ascii_only = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9_]", "_", ascii_only)
+    if not re.search(r"[A-Za-z0-9]", name):
+        name = "_".join(f"{ord(character):x}" for character in column)
+    return name if name[:1].isalpha() else f"column_{name}"
+
+
 def raw_inputs(columns: list[str], dtype: str) -> dict[str, keras.KerasTensor]:
-    """One serving-model input per raw column, one value per row, named after the column."""
-    return {column: keras.Input(shape=(), dtype=dtype, name=column) for column in columns}
+    """One serving-model input per raw column, one value per row, named by ``serving_name``."""
+    return {
+        column: keras.Input(shape=(), dtype=dtype, name=serving_name(column))
+        for column in columns
+    }
 
 
 def dense_block(

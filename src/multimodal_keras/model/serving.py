@@ -9,6 +9,8 @@ SavedModel by ``datasets.ServingModelDataset``.
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,4 +106,8 @@ def build_serving_model(
         raw.update(columns)
         model_inputs[name] = model_input
     outputs = decode_layer(target_encoder)(trained_model(model_inputs))
-    return keras.Model(inputs=raw, outputs=outputs, name="serving_model")
+    with warnings.catch_warnings():
+        # Keyed by column name on purpose: ``serve`` takes the table's names, the signature
+        # each input's own (``serving_name``); Keras warns when the two differ.
+        warnings.filterwarnings("ignore", "When providing `inputs` as a dict", UserWarning)
+        return keras.Model(inputs=raw, outputs=outputs, name="serving_model")

@@ -31,4 +31,12 @@ def export_serving_model(
         "Built the serving model; its inputs are the raw columns %s.",
         {tensor.name: tensor.dtype for tensor in serving.inputs},
     )
+    renamed = {
+        column: tensor.name for column, tensor in serving.input.items() if column != tensor.name
+    }
+    if renamed:
+        logger.info(
+            "serve() takes the columns' own names; the serving_default signature takes %s.",
+            renamed,
+        )
     return serving
