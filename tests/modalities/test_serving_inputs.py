@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from multimodal_keras.modalities import categorical, image, numerical, text
@@ -232,3 +233,47 @@ def test_a_16_bit_grey_png_gives_the_same_pixels_in_the_pipeline_and_the_serving
     # Scaled to 8 bits (40000 / 257 is 155.6), not clipped at 255.
     assert expected[0, 0, :, :, 0].tolist() == [[0, 156], [255, 1]]
     np.testing.assert_array_equal(result, expected)
+
+
+def image_options(max_pixels: int) -> dict:
+    return {
+        "columns": ["front"],
+        "source": "bytes",
+        "root": None,
+        "height": 8,
+        "width": 8,
+        "channels": 3,
+        "interpolation": "bilinear",
+        "max_pixels": max_pixels,
+        "formats": ["PNG", "JPEG", "GIF", "BMP"],
+        "chunk_size": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    ("size", "image_format"),
+    [((31, 17), "PNG"), ((64, 48), "JPEG"), ((23, 29), "GIF"), ((9, 7), "BMP")],
+)
+def test_the_serving_graph_reads_each_formats_size_from_its_header(size, image_format):
+    mode = "P" if image_format == "GIF" else "RGB"
+    encoded = encoded_image(size, mode, image_format, 0)
+
+    pixels = image.declared_pixels(tf.constant(encoded))
+
+    assert int(pixels) == size[0] * size[1]
+
+
+def test_an_image_declaring_too_many_pixels_is_refused_by_the_serving_graph_naming_it():
+    bomb = frame(front=[encoded_image((40, 30), "RGB", "PNG", 0)])
+    preprocessor = image.fit(bomb, image_options(max_pixels=1000))
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`front` holds an image of more"):
+        served(image, preprocessor, bomb)
+
+
+def test_bytes_that_are_no_image_are_refused_by_the_serving_graph_naming_the_input():
+    rows = frame(front=[encoded_image((8, 8), "RGB", "PNG", 0)])
+    preprocessor = image.fit(rows, image_options(max_pixels=1000))
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`front` holds bytes that are not"):
+        served(image, preprocessor, frame(front=[b"plain text, not an image"]))

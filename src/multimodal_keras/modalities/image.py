@@ -26,7 +26,13 @@ from pydantic import Field
 from multimodal_keras import options
 from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
-from multimodal_keras.modalities.base import ROW_ID, configured_columns, dense_block, raw_inputs
+from multimodal_keras.modalities.base import (
+    ROW_ID,
+    configured_columns,
+    dense_block,
+    raw_inputs,
+    serving_name,
+)
 
 
 class Options(options.Options):
@@ -675,24 +681,94 @@ def build_tower(
     return inputs, dense_block(flat, list(tower["units"]), float(tower["dropout"]), name)
 
 
+def _header_number(padded: tf.Tensor, offset: int, size: int, big_endian: bool) -> tf.Tensor:
+    """The unsigned integer of ``size`` bytes at ``offset`` of a byte string, as int64."""
+    octets = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, offset, size), tf.uint8), tf.int64)
+    order = range(size - 1, -1, -1) if big_endian else range(size)
+    weights = tf.constant([256**power for power in order], tf.int64)
+    return tf.reduce_sum(octets * weights)
+
+
+def declared_pixels(encoded: tf.Tensor) -> tf.Tensor:
+    """Width x height as the header of a PNG, JPEG, GIF or BMP declares it, read without
+    decoding; -1 for bytes of any other format. TensorFlow reads JPEG headers itself
+    (``extract_jpeg_shape``); PNG (IHDR), GIF and BMP headers are read at their fixed offsets.
+    """
+    padded = tf.strings.join([encoded, tf.constant(b"\0" * PNG_IHDR_END)])
+
+    def starts(prefix: bytes) -> tf.Tensor:
+        return tf.equal(tf.strings.substr(padded, 0, len(prefix)), prefix)
+
+    def png() -> tf.Tensor:
+        return _header_number(padded, 16, 4, True) * _header_number(padded, 20, 4, True)
+
+    def gif() -> tf.Tensor:
+        return _header_number(padded, 6, 2, False) * _header_number(padded, 8, 2, False)
+
+    def bmp() -> tf.Tensor:
+        height = _header_number(padded, 22, 4, False)  # negative (top-down) as two's complement
+        height = tf.where(height >= 2**31, 2**32 - height, height)
+        return _header_number(padded, 18, 4, False) * height
+
+    def jpeg() -> tf.Tensor:
+        return tf.reduce_prod(tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64))
+
+    return tf.case(
+        [
+            (starts(PNG_SIGNATURE), png),
+            (starts(b"GIF8"), gif),
+            (starts(b"BM"), bmp),
+            (tf.io.is_jpeg(encoded), jpeg),
+        ],
+        default=lambda: tf.constant(-1, tf.int64),
+    )
+
+
 class DecodeImages(keras.layers.Layer):
-    """Encoded image bytes of each column to uint8 pixels, with ``decode_and_resize``."""
+    """Encoded image bytes of each column to uint8 pixels, with ``decode_and_resize``.
+
+    Before decoding, each image's header is checked: bytes that are not a PNG, JPEG, GIF or
+    BMP, and images declaring more than ``max_pixels`` pixels, stop the call with an error
+    naming the input (the pipeline refuses both in validation).
+    """
 
     def __init__(
-        self, height: int, width: int, channels: int, interpolation: str, **kwargs: Any
+        self,
+        height: int,
+        width: int,
+        channels: int,
+        interpolation: str,
+        max_pixels: int,
+        names: list[str],
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.height, self.width, self.channels = height, width, channels
-        self.interpolation = interpolation
+        self.interpolation, self.max_pixels, self.names = interpolation, max_pixels, names
 
-    def decode(self, encoded: tf.Tensor) -> tf.Tensor:
+    def decode(self, encoded: tf.Tensor, name: str) -> tf.Tensor:
+        pixels = declared_pixels(encoded)
+        tf.debugging.assert_non_negative(
+            pixels,
+            message=f"serving input `{name}` holds bytes that are not a PNG, JPEG, GIF or BMP "
+            "image; send the image file's bytes in one of these formats",
+        )
+        tf.debugging.assert_less_equal(
+            pixels,
+            tf.constant(self.max_pixels, tf.int64),
+            message=f"serving input `{name}` holds an image of more than {self.max_pixels} "
+            "pixels (image.max_pixels); send a smaller image",
+        )
         return decode_and_resize(
             encoded, self.height, self.width, self.channels, self.interpolation
         )
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
         pixels = tf.TensorSpec((self.height, self.width, self.channels), tf.uint8)
-        images = [tf.map_fn(self.decode, column, fn_output_signature=pixels) for column in columns]
+        images = [
+            tf.map_fn(lambda one, n=name: self.decode(one, n), column, fn_output_signature=pixels)
+            for column, name in zip(columns, self.names, strict=True)
+        ]
         return tf.stack(images, axis=1)
 
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
@@ -710,6 +786,8 @@ def build_serving_input(
         preprocessor.width,
         preprocessor.channels,
         preprocessor.interpolation,
+        preprocessor.max_pixels,
+        [serving_name(column) for column in preprocessor.columns],
         name=f"{name}_serving_decode",
     )
     return inputs, layer(list(inputs.values()))
