@@ -226,9 +226,10 @@ def checked_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
                     f"{image.width}x{image.height} pixels exceed the limit of "
                     f"{preprocessor.max_pixels}"
                 )
-            # TensorFlow decodes every PNG (16-bit ones scaled to 8 bits) as the serving
-            # model will; Pillow's conversion would clip 16-bit values instead.
-            if image.format == "PNG" or (
+            # TensorFlow decodes every PNG (16-bit ones scaled to 8 bits) and JPEG (CMYK
+            # included) as the serving model will; Pillow's conversion would clip 16-bit
+            # values and convert CMYK its own way.
+            if image.format in {"PNG", "JPEG"} or (
                 image.format in TF_DECODABLE_FORMATS and image.mode in TF_DECODABLE_MODES
             ):
                 return raw
