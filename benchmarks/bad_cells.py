@@ -94,7 +94,11 @@ def main(argv: list[str] | None = None) -> None:
     huge = median_of(lambda: text.transform(preprocessor, huge_table), args.repeats)
 
     image_options = base_options("image") | {
-        "columns": ["photo"], "source": "bytes", "height": 32, "width": 32, "channels": 3,
+        "columns": ["photo"],
+        "source": "bytes",
+        "height": 32,
+        "width": 32,
+        "channels": 3,
     }
     image_pre = image.fit(pd.DataFrame({ROW_ID: [0], "photo": [png(32, 32)]}), image_options)
     inputs, output = image.build_serving_input("image", image_pre)
@@ -111,16 +115,25 @@ def main(argv: list[str] | None = None) -> None:
     image_normal = median_of(lambda: serve(good), args.repeats)
     image_bomb = median_of(lambda: serve(bomb), args.repeats)
 
-    print(f"| case | normal: s, MiB | pathological: s, MiB | extra s | extra MiB |")
+    print("| case | normal: s, MiB | pathological: s, MiB | extra s | extra MiB |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, (ns, nm), (ps, pm) in [
-        (f"text.transform, {args.rows} rows, one {args.cell_mib:g} MiB cell "
-         f"(budget {preprocessor.character_budgets()[0]} characters)", normal, huge),
-        (f"serving image layers, one {len(bomb) / 1024:.1f} KiB PNG declaring 20000x20000",
-         image_normal, image_bomb),
+        (
+            f"text.transform, {args.rows} rows, one {args.cell_mib:g} MiB cell "
+            f"(budget {preprocessor.character_budgets()[0]} characters)",
+            normal,
+            huge,
+        ),
+        (
+            f"serving image layers, one {len(bomb) / 1024:.1f} KiB PNG declaring 20000x20000",
+            image_normal,
+            image_bomb,
+        ),
     ]:
-        print(f"| {name} | {ns:.3f}, {nm:.0f} | {ps:.3f}, {pm:.0f} | {ps - ns:+.3f} | "
-              f"{pm - nm:+.0f} |")
+        print(
+            f"| {name} | {ns:.3f}, {nm:.0f} | {ps:.3f}, {pm:.0f} | {ps - ns:+.3f} | "
+            f"{pm - nm:+.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -78,13 +78,15 @@ def test_an_empty_batch_gets_empty_outputs(served):
 
 
 def test_inputs_of_different_lengths_are_refused_naming_the_input(served):
-    with pytest.raises(tf.errors.InvalidArgumentError, match="serving input `price` has a different number of rows than `label`"):
+    message = "serving input `price` has a different number of rows than `label`"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         served.serve({"price": tf.constant([1.0, 2.0], tf.float64), "label": tf.constant(["a"])})
 
 
 def test_an_infinite_number_is_refused_naming_the_input_and_nan_is_missing(served):
     labels = tf.constant(["a", "b"])
-    with pytest.raises(tf.errors.InvalidArgumentError, match="serving input `price` holds an infinite value"):
+    message = "serving input `price` holds an infinite value"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         served.serve({"price": tf.constant([1.0, np.inf], tf.float64), "label": labels})
 
     outputs = served.serve({"price": tf.constant([1.0, np.nan], tf.float64), "label": labels})

@@ -212,19 +212,8 @@ def test_a_16_bit_grey_png_gives_the_same_pixels_in_the_pipeline_and_the_serving
     values = np.array([[0, 40000], [65535, 257]], dtype=np.uint16)
     buffer = io.BytesIO()
     Image.fromarray(values).save(buffer, format="PNG")
-    rows = frame(photo=[buffer.getvalue()])
-    options = {
-        "columns": ["photo"],
-        "source": "bytes",
-        "root": None,
-        "height": 2,
-        "width": 2,
-        "channels": 1,
-        "interpolation": "bilinear",
-        "max_pixels": 100,
-        "formats": ["PNG"],
-        "chunk_size": 4,
-    }
+    rows = frame(front=[buffer.getvalue()])
+    options = image_options(max_pixels=100) | {"height": 2, "width": 2, "channels": 1}
     preprocessor = image.fit(rows, options)
 
     expected = transformed(image, preprocessor, rows)

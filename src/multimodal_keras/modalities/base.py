@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
 from collections.abc import Mapping
 from typing import Any, Protocol
 

@@ -10,7 +10,6 @@ SavedModel by ``datasets.ServingModelDataset``.
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Mapping
 from typing import Any
 
