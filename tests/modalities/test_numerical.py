@@ -229,3 +229,12 @@ def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(
 
     assert numerical.chosen_encoding(preprocessor, tower) == expected
     assert f"numerical_{expected}" in [layer.name for layer in keras.Model(inputs, output).layers]
+
+
+def test_a_column_missing_in_every_training_row_is_named_in_a_warning(caplog):
+    train = pd.DataFrame({"row_id": [0, 1, 2], "price": [1.0, 2.0, 3.0], "empty": [None] * 3})
+
+    with caplog.at_level("WARNING"):
+        numerical.fit(train, options(columns=["price", "empty"]))
+
+    assert "Numerical column 'empty' is missing in every training row" in caplog.text

@@ -7,8 +7,10 @@ import pickle
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 import tensorflow as tf
 
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import text
 
 OOV_ID = 1
@@ -273,3 +275,20 @@ def test_a_huge_cell_is_read_up_to_its_columns_character_budget_only():
 
     assert preprocessor.character_budgets() == [12]
     np.testing.assert_array_equal(encoded[0], encoded[1])
+
+
+def test_text_empty_in_every_training_row_stops_with_one_sentence():
+    train = rows(description=["", None, "   "])
+
+    with pytest.raises(MultimodalKerasError, match=r"\['description'\] are empty or missing"):
+        text.fit(train, options())
+
+
+def test_one_empty_text_column_beside_a_full_one_is_named_in_a_warning(caplog):
+    train = rows(description=["red shoe", "blue hat"], title=[None, ""])
+
+    with caplog.at_level("WARNING"):
+        preprocessor = text.fit(train, options(columns=["description", "title"]))
+
+    assert "Text column 'title' is empty or missing in every training row" in caplog.text
+    assert "red" in preprocessor.vocabulary

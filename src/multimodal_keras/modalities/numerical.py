@@ -122,6 +122,13 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
     )
     pipeline = Pipeline([("impute", imputer), ("scale", SCALERS[options["scaling"]]())])
     train = as_float_frame(train_rows, columns)
+    for column in train.columns[train.isna().all().to_numpy()]:
+        logger.warning(
+            "Numerical column %r is missing in every training row; it is filled with 0 and "
+            "adds nothing to the model. Remove it from numerical.columns or fill it in the "
+            "table.",
+            column,
+        )
     # Overflow is reported below as one clear error, not as numpy warnings.
     with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -30,6 +30,7 @@ import tensorflow as tf
 from pydantic import Field
 
 from multimodal_keras import options
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import (
     accept_every_row,
     configured_columns,
@@ -179,8 +180,25 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
         **settings | {"standardize": preprocessor.standardizer},
     )
     budget = preprocessor.sequence_length * preprocessor.characters_per_id
-    texts = np.concatenate([as_texts(train_rows, column, budget) for column in columns])
-    texts = texts.astype(str)
+    per_column = [as_texts(train_rows, column, budget) for column in columns]
+    empty = [
+        column
+        for column, values in zip(columns, per_column, strict=True)
+        if not any(str(value).strip() for value in values)
+    ]
+    if len(empty) == len(columns):
+        raise MultimodalKerasError(
+            f"Text column(s) {empty} are empty or missing in all {len(train_rows)} training "
+            "rows, so there is no word to learn; fill them in the table or remove them from "
+            "text.columns."
+        )
+    for column in empty:
+        logger.warning(
+            "Text column %r is empty or missing in every training row; it adds nothing to "
+            "the model. Remove it from text.columns or fill it in the table.",
+            column,
+        )
+    texts = np.concatenate(per_column).astype(str)
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
     preprocessor.vocabulary = [str(token) for token in layer.get_vocabulary()]
     # Ids of every training text, cut at the longest length allowed, for the statistics.
