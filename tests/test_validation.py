@@ -204,11 +204,12 @@ def test_mixed_type_categorical_column_is_read_as_strings(caplog):
 def test_bad_images_are_dropped_and_counted_when_configured(caplog):
     options = modalities(numerical=["size"], image=["photo"])
     options["image"]["invalid_rows"] = "drop"
-    raw = table(photo=[png(), b"junk", png("L"), png("RGBA"), png("P"), b"\x89PNG\r\n\x1a\n"])
+    truncated = png()[:-20]  # its last chunk cut: the header reads fine, the data does not
+    raw = table(photo=[png(), b"junk", png("L"), png("RGBA"), truncated, b"\x89PNG\r\n\x1a\n"])
     with caplog.at_level(logging.WARNING):
         primary = validate(raw, {"target": "label"}, None, options)
-    assert primary["row_id"].tolist() == [0, 2, 3, 4]
-    assert "Dropped 2 of 6 rows with unusable image values" in caplog.text
+    assert primary["row_id"].tolist() == [0, 2, 3]
+    assert "Dropped 3 of 6 rows with unusable image values" in caplog.text
 
 
 def test_group_column_with_too_few_groups_stops_the_split():

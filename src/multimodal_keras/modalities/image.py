@@ -226,6 +226,10 @@ def checked_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
                     f"{image.width}x{image.height} pixels exceed the limit of "
                     f"{preprocessor.max_pixels}"
                 )
+            if image.format == "PNG":
+                # Reads every chunk and checks its CRC without decoding: a truncated file
+                # is refused here, in validation, not halfway through the transform.
+                image.verify()
             # TensorFlow decodes every PNG (16-bit ones scaled to 8 bits) and JPEG (CMYK
             # included) as the serving model will; Pillow's conversion would clip 16-bit
             # values and convert CMYK its own way.
@@ -241,7 +245,7 @@ def checked_bytes(raw: bytes, preprocessor: ImagePreprocessor) -> bytes:
         raise ValueError("not an image in a format Pillow recognises") from error
     except Image.DecompressionBombError as error:
         raise ValueError(f"a decompression bomb ({error})") from error
-    except OSError as error:
+    except (OSError, SyntaxError) as error:  # Pillow raises SyntaxError for a broken chunk
         raise ValueError(f"a truncated or corrupt image ({error})") from error
 
 
