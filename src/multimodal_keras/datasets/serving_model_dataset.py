@@ -25,12 +25,12 @@ def guarded_endpoint(model: keras.Model) -> Any:
     inputs of different lengths, and infinite numbers (NaN is a missing value), stop the
     call with an error that names the input. Keras' ``model.export`` writes the call alone.
     """
-    inputs = model.input if isinstance(model.input, dict) else {t.name: t for t in model.inputs}
+    named = model.input if isinstance(model.input, dict) else {t.name: t for t in model.inputs}
     # Keyed as the model's inputs are (the table's column names, for ``serve``); the
     # signature takes each input's own name.
     specs = {
         key: tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name)
-        for key, tensor in inputs.items()
+        for key, tensor in named.items()
     }
     first = min(specs)
 

@@ -95,6 +95,7 @@ IDENTITY_AT_SAME_SIZE = {"bilinear", "bicubic", "nearest", "area", "lanczos3", "
 # grey+alpha, RGBA.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IHDR_END = 26
+PNG_WIDTH_AT, PNG_HEIGHT_AT = 16, 20  # big-endian 4-byte fields of IHDR
 PNG_DEPTHS = {1, 2, 4, 8, 16}
 PNG_COLOUR_TYPES = {0, 2, 3, 4, 6}
 AUTO = "auto"
@@ -283,8 +284,8 @@ def _png_header(raw: bytes) -> tuple[int, int, int, int] | None:
     if len(raw) < PNG_IHDR_END or raw[:8] != PNG_SIGNATURE or raw[12:16] != b"IHDR":
         return None
     return (
-        int.from_bytes(raw[16:20], "big"),
-        int.from_bytes(raw[20:24], "big"),
+        int.from_bytes(raw[PNG_WIDTH_AT : PNG_WIDTH_AT + 4], "big"),
+        int.from_bytes(raw[PNG_HEIGHT_AT : PNG_HEIGHT_AT + 4], "big"),
         raw[24],
         raw[25],
     )
@@ -705,7 +706,8 @@ def declared_pixels(encoded: tf.Tensor) -> tf.Tensor:
         return tf.equal(tf.strings.substr(padded, 0, len(prefix)), prefix)
 
     def png() -> tf.Tensor:
-        return _header_number(padded, 16, 4, True) * _header_number(padded, 20, 4, True)
+        width = _header_number(padded, PNG_WIDTH_AT, 4, True)
+        return width * _header_number(padded, PNG_HEIGHT_AT, 4, True)
 
     def gif() -> tf.Tensor:
         return _header_number(padded, 6, 2, False) * _header_number(padded, 8, 2, False)

@@ -290,6 +290,11 @@ class PeriodicEncoding(keras.layers.Layer):
         }
 
 
+def training_range(edges: list[list[float]]) -> tuple[list[float], list[float]]:
+    """Each feature's lowest and highest training value, from its quantile bin edges."""
+    return [column[0] for column in edges], [column[-1] for column in edges]
+
+
 def chosen_encoding(preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]) -> str:
     """The tower's encoding; ``auto`` is periodic from ``periodic_min_rows`` training rows on,
     piecewise-linear below (fast waves need many rows not to fit noise).
@@ -325,8 +330,7 @@ def encoded_values(
     width, dim = len(edges), int(tower["embedding_dim"])
     if encoding == "periodic":
         if not tower.get("open_ends", False):
-            low, high = [column[0] for column in edges], [column[-1] for column in edges]
-            inputs = ClipToRange(low, high, name=f"{name}_range")(inputs)
+            inputs = ClipToRange(*training_range(edges), name=f"{name}_range")(inputs)
         slowest, fastest = tower["frequency_scales"]
         encoded = PeriodicEncoding(
             int(tower["frequencies"]), slowest, fastest, name=f"{name}_periodic"
@@ -363,8 +367,7 @@ def wide_features(
     edges = getattr(preprocessor, "bin_edges", None)
     if not edges:
         return inputs
-    low, high = [column[0] for column in edges], [column[-1] for column in edges]
-    return ClipToRange(low, high, name=f"{name}_wide_range")(inputs)
+    return ClipToRange(*training_range(edges), name=f"{name}_wide_range")(inputs)
 
 
 def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:
