@@ -43,35 +43,7 @@ def test_every_registered_modality_owns_the_schema_of_its_block_and_tower():
         assert towers.annotation.model_fields[name].annotation is module.TowerOptions
 
 
-@pytest.mark.parametrize(
-    ("dotted", "value", "expected"),
-    [
-        ("trainig.epochs", 1, "`trainig` is not a parameter this project reads (did you mean"),
-        ("training.epocs", 1, "did you mean `training.epochs`?"),
-        ("model.towers.text.encodr", "none", "did you mean `model.towers.text.encoder`?"),
-        ("audio.columns", ["clip"], "`audio` is not a parameter this project reads"),
-        ("training.epochs", 0, "`training.epochs` is 0, but it must be greater than 0"),
-        ("training.batch_size", -64, "is -64, but it must be 'auto' or greater than 0"),
-        ("training.learning_rate", -1, "`training.learning_rate` is -1, but it must be greater"),
-        ("numerical.scaling", "zscore", "'standard', 'minmax', 'robust' or 'none'"),
-        ("image.source", "url", "`image.source` is 'url', but it must be 'bytes' or 'path'"),
-        ("text.sequence_length", 0, "`text.sequence_length` is 0"),
-        ("image.height", 0, "`image.height` is 0"),
-        ("image.channels", 2, "`image.channels` is 2"),
-        ("categorical.encoding", "hash", "'auto', 'one_hot' or 'embedding'"),
-        ("model.towers.image.dropout", 1.5, "`model.towers.image.dropout` is 1.5"),
-        ("training.optimizer", "sgd", "'adamw' or 'adam'"),
-        ("table.task", "ranking", "`table.task` is 'ranking'"),
-        ("split.test_fraction", 0.9, "test_fraction + validation_fraction must stay below 1"),
-        ("numerical.quantile_bins", 1, "greater than or equal to 2"),
-        ("training.epochs", "many", "`training.epochs` is 'many', but it must be a valid integer"),
-        ("model.towers.numerical.units", [64, 0], "`model.towers.numerical.units.1` is 0"),
-    ],
-)  # fmt: skip
-def test_a_bad_parameter_gets_one_sentence_naming_it(base, dotted, value, expected):
-    found = parameters.problems(changed(base, dotted, value))
-    assert len(found) == 1, found
-    assert expected in found[0]
+# Each bad value's sentence, through `kedro run`: tests/bad_inputs/test_configuration.py.
 
 
 def test_every_problem_is_reported_at_once_and_the_run_stops(base):

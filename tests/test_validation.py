@@ -92,7 +92,7 @@ ERROR_CASES = [
         table(label=[1] * 6),
         {"target": "label"},
         TABULAR,
-        "The target column 'label' has one value only (np.int64(1)); a model needs at least two "
+        "The target column 'label' has one value only (1); a model needs at least two "
         "classes, or varying values for regression: check table.target.",
     ),
     (

@@ -172,7 +172,9 @@ class NodeRecordHooks:
 
     @hook_impl
     def on_pipeline_error(self, catalog: Any) -> None:
-        self._save(catalog)
+        # A run refused before its first node has nothing to record; the last run's stays.
+        if self._records:
+            self._save(catalog)
 
     def _save(self, catalog: Any) -> None:
         if self._timings_dataset not in catalog:

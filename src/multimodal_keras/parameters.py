@@ -11,6 +11,7 @@ The values themselves live in ``conf/base/parameters*.yml``.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from types import UnionType
@@ -126,7 +127,7 @@ class Training(Options):
     learning_rate: PositiveFloat
     optimizer: Literal["adamw", "adam"]
     weight_decay: Annotated[float, Field(ge=0)]
-    monitor: str
+    monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]
     learning_rate_schedule: LearningRateSchedule
     early_stopping_patience: Positive
     class_weight: Literal["balanced"] | dict[str | int | bool, PositiveFloat] | None
@@ -254,6 +255,10 @@ def sentence(details: list[dict[str, Any]], parameters: Mapping[str, Any]) -> st
             else "see conf/base/parameters*.yml for the blocks there are"
         )  # fmt: skip
         return f"`{dotted}` is not a parameter this project reads ({hint})"
+    if kind == "missing" and key[-1].isdigit():
+        parent = ".".join(key[:-1])
+        value = lookup(parameters, key[:-1])
+        return f"`{parent}` is {value!r}, but it must have {int(key[-1]) + 1} items"
     if kind == "missing":
         return f"`{dotted}` is missing (conf/base sets it; was its block replaced?)"
     value = lookup(parameters, key)
@@ -269,7 +274,8 @@ def reason(detail: dict[str, Any]) -> str:
     for prefix in ("Input should be ", "Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
-    return message
+    # "a valid dictionary or instance of Reporting": the class is the schema's, not the user's.
+    return re.sub(r" or instance of \w+$", "", message)
 
 
 def lookup(parameters: Mapping[str, Any], key: Sequence[str]) -> Any:

@@ -12,10 +12,13 @@ import pandas as pd
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID, configured_columns, serving_name
+from multimodal_keras.targets import REGRESSION
 
 logger = logging.getLogger(__name__)
 
 DROP = "drop"
+# Rows a message shows as examples of a problem.
+EXAMPLES = 5
 
 
 def feature_columns(modality_params: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -33,6 +36,7 @@ def check_columns(
             f"The {table_name} has duplicate column names {duplicated}; "
             "rename them so that each column name is unique."
         )
+    check_repeated_header(table, required, table_name)
     missing = [
         f"{column!r} ({role})"
         for role, columns in required.items()
@@ -45,6 +49,42 @@ def check_columns(
             f"its columns are {[str(c) for c in table.columns]}. "
             "Fix the column names in conf/ (parameters) or in the table."
         )
+
+
+def repeated_header(columns: pd.Index) -> dict[str, list[str]]:
+    """Names a file's header repeats, with the names pandas gave the repeats (``price.1``)."""
+    names = {str(column) for column in columns}
+    repeats: dict[str, list[str]] = {}
+    for column in map(str, columns):
+        stem, dot, number = column.rpartition(".")
+        if dot and number.isdigit() and stem in names:
+            repeats.setdefault(stem, []).append(column)
+    return repeats
+
+
+def check_repeated_header(
+    table: pd.DataFrame, required: Mapping[str, list[str]], table_name: str
+) -> None:
+    """Stop when a configured column's name is repeated in the file's header.
+
+    pandas reads a repeated name as ``price``, ``price.1``: training on either would read a
+    column the user did not mean. Repeats of unconfigured columns only get a warning.
+    """
+    repeats = repeated_header(table.columns)
+    if not repeats:
+        return
+    configured = {column for columns in required.values() for column in columns}
+    named = ", ".join(f"{stem!r} (read as {[stem, *renamed]})" for stem, renamed in repeats.items())
+    if configured & {name for stem, renamed in repeats.items() for name in (stem, *renamed)}:
+        raise MultimodalKerasError(
+            f"The {table_name}'s header repeats the column name(s) {named}; rename the "
+            "repeated columns in the file so that each name is unique."
+        )
+    logger.warning(
+        "The %s's header repeats the column name(s) %s; none of them is configured.",
+        table_name,
+        named,
+    )
 
 
 def check_roles(target: str | None, columns: Mapping[str, list[str]]) -> None:
@@ -114,7 +154,7 @@ def drop_missing_target(table: pd.DataFrame, target: str, policy: str) -> pd.Dat
     if not missing.any():
         return table
     if policy != DROP:
-        shown = table.loc[missing, ROW_ID].head(5).tolist()
+        shown = table.loc[missing, ROW_ID].head(EXAMPLES).tolist()
         raise MultimodalKerasError(
             f"{int(missing.sum())} row(s) have no value in target column {target!r} "
             f"(row ids {shown}...); fill them, or set table.missing_target to 'drop'."
@@ -136,13 +176,49 @@ def check_not_empty(table: pd.DataFrame, table_name: str) -> None:
         )
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, for messages (``1``, not ``np.int64(1)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_target_values(table: pd.DataFrame, target: str, task: str | None) -> None:
+    """Raise when target values cannot be learnt: an infinite number, or a value that is
+    not a number under ``table.task: regression``.
+    """
+    values = table[target]
+    numbers = pd.to_numeric(values, errors="coerce")
+    if task == REGRESSION:
+        bad = values.notna() & numbers.isna()
+        if bad.any():
+            shown = [f"row {row}: {plain(value)!r}" for row, value in _examples(table, bad, target)]
+            raise MultimodalKerasError(
+                f"table.task is regression, but the target column {target!r} holds "
+                f"{int(bad.sum())} value(s) that are not numbers ({'; '.join(shown)}); fix "
+                "them, or set table.task to multiclass."
+            )
+    infinite = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any() and (task == REGRESSION or pd.api.types.is_numeric_dtype(values)):
+        mask = pd.Series(infinite, index=table.index)
+        shown = [f"row {row}: {plain(value)!r}" for row, value in _examples(table, mask, target)]
+        raise MultimodalKerasError(
+            f"The target column {target!r} holds {int(infinite.sum())} infinite value(s) "
+            f"({'; '.join(shown)}); fix them in the table or remove those rows."
+        )
+
+
+def _examples(table: pd.DataFrame, mask: pd.Series, column: str) -> list[tuple[Any, Any]]:
+    """The row id and value of the first few rows ``mask`` marks."""
+    picked = table.loc[mask, [ROW_ID, column]].head(EXAMPLES)
+    return list(zip(picked[ROW_ID], picked[column], strict=True))
+
+
 def check_target_varies(table: pd.DataFrame, target: str) -> None:
     """Raise when every row has the same target value: there is nothing to learn."""
     values = table[target].dropna().unique()
     if len(values) < 2:
         raise MultimodalKerasError(
-            f"The target column {target!r} has one value only ({values[0]!r}); a model needs "
-            "at least two classes, or varying values for regression: check table.target."
+            f"The target column {target!r} has one value only ({plain(values[0])!r}); a model "
+            "needs at least two classes, or varying values for regression: check table.target."
         )
 
 
@@ -193,7 +269,7 @@ def drop_invalid_rows(
 
 def _unusable(modality: str, reasons: pd.Series) -> str:
     """How many rows a modality cannot use, and why for the first few, by row id."""
-    shown = "; ".join(f"row {row}: {why}" for row, why in reasons.head(5).items())
+    shown = "; ".join(f"row {row}: {why}" for row, why in reasons.head(EXAMPLES).items())
     return f"{len(reasons)} row(s) have {modality} values that cannot be used ({shown})"
 
 
@@ -259,6 +335,7 @@ def validate(
     kept = [column for columns in (*features.values(), *extra.values()) for column in columns]
     primary = with_row_ids(raw_table[list(dict.fromkeys(kept))], id_column)
     primary = drop_missing_target(primary, target, table_params.get("missing_target", DROP))
+    check_target_values(primary, target, table_params.get("task"))
     check_target_varies(primary, target)
     primary = drop_invalid_rows(primary, modality_params)
     check_not_empty(primary, "table left after dropping unusable rows")

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 from kedro.io import AbstractDataset
+
+from multimodal_keras.errors import MultimodalKerasError
 
 
 def guarded_endpoint(model: keras.Model) -> Any:
@@ -61,6 +64,69 @@ def guarded_endpoint(model: keras.Model) -> Any:
     return serve
 
 
+class ServedModel:
+    """A loaded serving model whose ``serve`` checks a request's keys and types first.
+
+    TensorFlow refuses a missing or unknown key, or a float32 batch for a float64 input,
+    before the graph runs, printing the whole request; this names the input instead, and
+    converts numbers to the input's type (float32 to float64 is exact). Everything else is
+    the loaded SavedModel's own.
+    """
+
+    def __init__(self, loaded: Any) -> None:
+        self.loaded = loaded
+        self.specs: dict[str, tf.TensorSpec] = dict(
+            loaded.serve.concrete_functions[0].structured_input_signature[0][0]
+        )
+
+    def serve(self, inputs: dict[str, Any]) -> Any:
+        """The endpoint on ``inputs``, one batch of values per column."""
+        missing = sorted(set(self.specs) - set(inputs))
+        unexpected = sorted(set(inputs) - set(self.specs))
+        if missing or unexpected:
+            problems = [
+                f"lacks the input(s) {missing}" if missing else "",
+                f"has the unknown input(s) {unexpected}" if unexpected else "",
+            ]
+            raise MultimodalKerasError(
+                f"The request {' and '.join(p for p in problems if p)}; the serving model "
+                f"takes exactly {sorted(self.specs)}, one batch of values each."
+            )
+        return self.loaded.serve({key: self.batch(key, inputs[key]) for key in self.specs})
+
+    def batch(self, key: str, values: Any) -> tf.Tensor:
+        """``values`` as the input ``key`` takes them, or an error naming the input."""
+        spec = self.specs[key]
+        numbers = spec.dtype.is_floating
+        if not isinstance(values, tf.Tensor):
+            try:
+                array = np.asarray(values)
+                if numbers and array.dtype.kind in "biuf":
+                    array = array.astype(spec.dtype.as_numpy_dtype)
+                values = tf.constant(array)
+            except (TypeError, ValueError) as error:
+                raise MultimodalKerasError(
+                    f"The request's input `{key}` is not a batch of values of one type ({error})."
+                ) from None
+        if numbers and (values.dtype.is_floating or values.dtype.is_integer):
+            values = tf.cast(values, spec.dtype)
+        if values.dtype != spec.dtype:
+            wanted = "numbers" if numbers else "strings (an image's encoded bytes)"
+            raise MultimodalKerasError(
+                f"The request's input `{key}` holds {values.dtype.name} values, but the serving "
+                f"model reads {wanted} there ({spec.dtype.name})."
+            )
+        if values.shape.rank != 1:
+            raise MultimodalKerasError(
+                f"The request's input `{key}` has shape {values.shape.as_list()}, but it must be "
+                "one value per row (shape [rows])."
+            )
+        return values
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loaded, name)
+
+
 class ServingModelDataset(AbstractDataset[keras.Model, Any]):
     """Exports a Keras model as a SavedModel folder on the local file system; loads it back.
 
@@ -79,9 +145,9 @@ class ServingModelDataset(AbstractDataset[keras.Model, Any]):
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
 
-    def load(self) -> Any:
+    def load(self) -> ServedModel:
         """The SavedModel as TensorFlow loads it: call ``.serve(dict)`` or its signatures."""
-        return tf.saved_model.load(str(self._filepath))
+        return ServedModel(tf.saved_model.load(str(self._filepath)))
 
     def save(self, data: keras.Model) -> None:
         """Export next to the folder, then swap it in, so a failed export leaves the old one."""

@@ -75,8 +75,21 @@ def configured_columns(options: Mapping[str, Any] | None) -> list[str]:
 
 
 def encoded_frame(row_ids: pd.Series, values: np.ndarray, names: list[str]) -> pd.DataFrame:
-    """An encoded tabular frame: the row id, then one column per encoded feature."""
-    frame = pd.DataFrame(values, columns=[str(name) for name in names])
+    """An encoded tabular frame: the row id, then one column per encoded feature.
+
+    The feature names are for people reading the file; the model reads positions. A name
+    that repeats the row id's or an earlier one (category ``id`` of a column ``row`` is
+    one-hot encoded as ``row_id``) gets a suffix, ``#2`` and on.
+    """
+    taken, unique = {ROW_ID}, []
+    for name in map(str, names):
+        candidate, repeat = name, 1
+        while candidate in taken:
+            repeat += 1
+            candidate = f"{name}#{repeat}"
+        taken.add(candidate)
+        unique.append(candidate)
+    frame = pd.DataFrame(values, columns=unique)
     frame.insert(0, ROW_ID, row_ids.to_numpy())
     return frame
 

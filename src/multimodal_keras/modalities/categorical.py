@@ -14,6 +14,7 @@ every training category and on one unseen value, so it encodes as the pipeline d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,6 +35,8 @@ from multimodal_keras.modalities.base import (
     feature_values,
     raw_inputs,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class Options(options.Options):
@@ -118,6 +121,13 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
     if not columns:
         return CategoricalPreprocessor([], encoding, missing_token, None)
     values = as_strings(train_rows, columns, missing_token)
+    for column, column_values in zip(columns, values.T, strict=True):
+        if (column_values == missing_token).all():
+            logger.warning(
+                "Categorical column %r is missing in every training row; it adds nothing to "
+                "the model. Remove it from categorical.columns or fill it in the table.",
+                column,
+            )
     min_frequency = options.get("min_frequency") or None
     if encoding == ONE_HOT:
         encoder = OneHotEncoder(

@@ -755,17 +755,22 @@ class DecodeImages(keras.layers.Layer):
 
     def decode(self, encoded: tf.Tensor, name: str) -> tf.Tensor:
         pixels = declared_pixels(encoded)
-        tf.debugging.assert_non_negative(
-            pixels,
-            message=f"serving input `{name}` holds bytes that are not a PNG, JPEG, GIF or BMP "
-            "image; send the image file's bytes in one of these formats",
-        )
-        tf.debugging.assert_less_equal(
-            pixels,
-            tf.constant(self.max_pixels, tf.int64),
-            message=f"serving input `{name}` holds an image of more than {self.max_pixels} "
-            "pixels (image.max_pixels); send a smaller image",
-        )
+        checks = [
+            tf.debugging.assert_non_negative(
+                pixels,
+                message=f"serving input `{name}` holds bytes that are not a PNG, JPEG, GIF or "
+                "BMP image; send the image file's bytes in one of these formats",
+            ),
+            tf.debugging.assert_less_equal(
+                pixels,
+                tf.constant(self.max_pixels, tf.int64),
+                message=f"serving input `{name}` holds an image of more than {self.max_pixels} "
+                "pixels (image.max_pixels); send a smaller image",
+            ),
+        ]
+        # Decoding waits for the header checks: a graph runs independent ops in any order.
+        with tf.control_dependencies(checks):
+            encoded = tf.identity(encoded)
         return decode_and_resize(
             encoded, self.height, self.width, self.channels, self.interpolation
         )

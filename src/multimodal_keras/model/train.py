@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import distribute
 from multimodal_keras.model.inputs import RowBatches
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, TargetEncoder
@@ -64,6 +65,12 @@ MONITORED = {
     MULTICLASS: ("val_accuracy", "max"),
     REGRESSION: ("val_rmse", "min"),
 }
+# Per task, the validation metrics compile_model makes Keras report.
+REPORTED = {
+    BINARY: ("val_loss", "val_accuracy", "val_auc"),
+    MULTICLASS: ("val_loss", "val_accuracy"),
+    REGRESSION: ("val_loss", "val_rmse"),
+}
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW}
 
 
@@ -97,7 +104,13 @@ def monitored(target: TargetEncoder, params: Mapping[str, Any]) -> tuple[str, st
     setting = params.get("monitor", "auto")
     if setting in (None, "auto"):
         return MONITORED[target.task]
-    return str(setting), "min" if "loss" in str(setting) or "rmse" in str(setting) else "max"
+    if setting not in REPORTED[target.task]:
+        raise MultimodalKerasError(
+            f"training.monitor is {setting!r}, but a {target.task} model reports "
+            f"{' and '.join(REPORTED[target.task])} on the validation rows; set training.monitor "
+            "to one of them or to auto."
+        )
+    return str(setting), "min" if setting in ("val_loss", "val_rmse") else "max"
 
 
 def training_callbacks(target: TargetEncoder, params: Mapping[str, Any]) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -14,21 +15,34 @@ logger = logging.getLogger(__name__)
 
 
 def export_serving_model(
-    trained_model: keras.Model, target_encoder: TargetEncoder, **preprocessors: Any
+    trained_model: keras.Model,
+    target_encoder: TargetEncoder,
+    metrics: Mapping[str, Any],
+    **preprocessors: Any,
 ) -> keras.Model:
     """Wrap the trained model in the fitted preprocessing, rebuilt as Keras layers.
 
     Args:
         trained_model: The model from ``train_model``.
         target_encoder: The fitted target encoding, to decode the outputs.
+        metrics: ``metrics``, the model's test scores: a model is exported once it has been
+            scored, so an export that fails never costs a run its metrics.
         **preprocessors: ``<modality>.preprocessor`` for each modality.
 
     Returns:
         The serving model, which the catalog exports as a TensorFlow SavedModel.
     """
     serving = build_serving_model(trained_model, target_encoder, preprocessors)
+    scores = ", ".join(
+        f"{name} {value:.4f}"
+        for name, value in metrics.get("model", {}).items()
+        if isinstance(value, float)
+    )
     logger.info(
-        "Built the serving model; its inputs are the raw columns %s.",
+        "Built the serving model of the model scoring %s on %s test rows; its inputs are the "
+        "raw columns %s.",
+        scores,
+        metrics.get("test_rows"),
         {tensor.name: tensor.dtype for tensor in serving.inputs},
     )
     renamed = {

@@ -7,7 +7,8 @@ from multimodal_keras.pipelines.serving.nodes import export_serving_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """export_serving_model, from the trained model and the fitted preprocessors."""
+    """export_serving_model, from the trained model and the fitted preprocessors, once the
+    model's test metrics are written."""
     return Pipeline(
         [
             node(
@@ -15,6 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "trained_model": "trained_model",
                     "target_encoder": "target_encoder",
+                    "metrics": "metrics",
                     **per_modality("{}.preprocessor"),
                 },
                 outputs="serving_model",

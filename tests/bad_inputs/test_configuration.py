@@ -1,0 +1,115 @@
+# ruff: noqa: E501  (case tables: one case per line reads best)
+"""Misconfigured parameters: the run stops before any node with one sentence naming the key.
+
+Each case is what a user would type: ``kedro run --params KEY=VALUE``, or a block in an
+environment's parameters file where ``--params`` cannot say it (lists, nulls, whole blocks).
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.bad_inputs.conftest import assert_stops, kedro_run
+
+FIX = "Fix them in conf/<env>/parameters*.yml or in --params."
+
+TYPED = [
+    ("trainig.epochs=1", "`trainig` is not a parameter this project reads (did you mean `training`?)"),
+    ("training.epocs=1", "did you mean `training.epochs`?"),
+    ("model.towers.text.encodr=none", "did you mean `model.towers.text.encoder`?"),
+    ("audio.columns=clip", "`audio` is not a parameter this project reads"),
+    ("training.epochs=0", "`training.epochs` is 0, but it must be greater than 0"),
+    ("training.epochs=many", "`training.epochs` is 'many', but it must be a valid integer"),
+    ("training.batch_size=-64", "`training.batch_size` is -64, but it must be 'auto' or greater than 0"),
+    ("training.learning_rate=-1", "`training.learning_rate` is -1, but it must be greater than 0"),
+    ("training.weight_decay=-0.1", "`training.weight_decay` is -0.1, but it must be greater than or equal to 0"),
+    ("training.optimizer=sgd", "`training.optimizer` is 'sgd', but it must be 'adamw' or 'adam'"),
+    ("training.monitor=val_f1", "`training.monitor` is 'val_f1', but it must be 'auto', 'val_loss'"),
+    ("training.early_stopping_patience=-1", "`training.early_stopping_patience` is -1"),
+    ("training.learning_rate_schedule.kind=cosine", "must be 'plateau' or 'constant'"),
+    ("training.learning_rate_schedule.factor=2.0", "`training.learning_rate_schedule.factor` is 2.0, but it must be less than 1"),
+    ("training.distribution.strategy=gpu", "must be 'default', 'mirrored' or 'multi_worker'"),
+    ("training.class_weight=heavy", "`training.class_weight` is 'heavy', but it must be 'balanced' or a valid dictionary"),
+    ("training.auto_batch.min=0", "`training.auto_batch.min` is 0, but it must be greater than 0"),
+    ("seed=abc", "`seed` is 'abc', but it must be a valid integer"),
+    ("numerical.scaling=zscore", "`numerical.scaling` is 'zscore', but it must be 'standard', 'minmax', 'robust' or 'none'"),
+    ("numerical.imputation=zero", "must be 'mean', 'median' or 'most_frequent'"),
+    ("numerical.quantile_bins=1", "`numerical.quantile_bins` is 1, but it must be greater than or equal to 2"),
+    ("numerical.invalid_rows=skip", "`numerical.invalid_rows` is 'skip', but it must be 'error' or 'drop'"),
+    ("categorical.encoding=hash", "must be 'auto', 'one_hot' or 'embedding'"),
+    ("categorical.min_frequency=-3", "`categorical.min_frequency` is -3"),
+    ("categorical.columns=category", "`categorical.columns` is 'category', but it must be a valid list"),
+    ("text.sequence_length=0", "`text.sequence_length` is 0"),
+    ("text.max_tokens=2", "`text.max_tokens` is 2, but it must be greater than or equal to 3"),
+    ("text.ngrams=0", "`text.ngrams` is 0, but it must be greater than 0"),
+    ("text.length_percentile=150", "`text.length_percentile` is 150, but it must be less than or equal to 100"),
+    ("text.standardize=upper", "`text.standardize` is 'upper', but it must be 'lower_and_split_punctuation'"),
+    ("text.split=comma", "`text.split` is 'comma', but it must be 'whitespace' or 'character'"),
+    ("text.characters_per_id=0", "`text.characters_per_id` is 0, but it must be greater than 0"),
+    ("image.source=url", "`image.source` is 'url', but it must be 'bytes' or 'path'"),
+    ("image.height=0", "`image.height` is 0"),
+    ("image.width=-5", "`image.width` is -5, but it must be 'auto' or greater than 0"),
+    ("image.channels=2", "`image.channels` is 2"),
+    ("image.channels=rgb", "`image.channels` is 'rgb', but it must be 'auto' or 1 or 3"),
+    ("image.interpolation=cubicish", "`image.interpolation` is 'cubicish', but it must be 'bilinear'"),
+    ("image.max_pixels=0", "`image.max_pixels` is 0, but it must be greater than 0"),
+    ("image.auto_sample=0", "`image.auto_sample` is 0, but it must be greater than 0"),
+    ("model.towers.image.dropout=1.5", "`model.towers.image.dropout` is 1.5"),
+    ("model.fusion.dropout=-0.2", "`model.fusion.dropout` is -0.2, but it must be greater than or equal to 0"),
+    ("model.towers.text.encoder=lstm", "`model.towers.text.encoder` is 'lstm', but it must be 'average', 'conv' or 'none'"),
+    ("model.towers.categorical.embedding_dim=0", "`model.towers.categorical.embedding_dim` is 0"),
+    ("model.towers.numerical.frequencies=0", "`model.towers.numerical.frequencies` is 0"),
+    ("model.wide.enabled=sometimes", "`model.wide.enabled` is 'sometimes', but it must be a valid boolean"),
+    ("table.task=ranking", "`table.task` is 'ranking'"),
+    ("table.missing_target=keep", "`table.missing_target` is 'keep', but it must be 'drop' or 'error'"),
+    ("split.test_fraction=0.9", "test_fraction + validation_fraction must stay below 1"),
+    ("split.validation_fraction=0", "`split.validation_fraction` is 0, but it must be greater than 0"),
+    ("split.stratify=maybe", "`split.stratify` is 'maybe', but it must be a valid boolean"),
+    ("evaluation.batch_size=0", "`evaluation.batch_size` is 0, but it must be greater than 0"),
+    ("modality_importance.repeats=0", "`modality_importance.repeats` is 0, but it must be greater than 0"),
+    ("run_lock.wait_seconds=-1", "`run_lock.wait_seconds` is -1, but it must be greater than or equal to 0"),
+    ("reporting=none", "`reporting` is 'none', but it must be a valid dictionary"),
+]  # fmt: skip
+
+IN_A_FILE = [
+    ({"model": {"towers": {"numerical": {"units": [64, 0]}}}}, "`model.towers.numerical.units.1` is 0"),
+    ({"model": {"towers": {"numerical": {"frequency_scales": [3.0]}}}}, "`model.towers.numerical.frequency_scales` is [3.0], but it must have 2 items"),
+    ({"audio": {"columns": ["clip"]}}, "`audio` is not a parameter this project reads"),
+    ({"table": {"target": None}}, "`table.target` is None, but it must be a valid string"),
+    ({"training": {"epochs": None}}, "`training.epochs` is None"),
+    ({"training": {"verbose": 3}}, "`training.verbose` is 3"),
+    ({"image": {"formats": "PNG"}}, "`image.formats` is 'PNG', but it must be a valid list"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("assignment", "expected"), TYPED, ids=[case[0] for case in TYPED])
+def test_a_bad_parameter_on_the_command_line_stops_the_run_naming_it(
+    scratch_project, assignment, expected
+):
+    project, _ = scratch_project
+    outcome = kedro_run(project, "--params", assignment)
+    assert_stops(outcome, expected, FIX)
+    assert "Running node" not in outcome.output  # stopped before any node ran
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"), IN_A_FILE, ids=[case[1].split("`")[1] for case in IN_A_FILE]
+)
+def test_a_bad_parameter_in_an_environment_stops_the_run_naming_it(
+    scratch_project, block, expected
+):
+    project, _ = scratch_project
+    environment = project / "conf" / "bad_parameters"
+    environment.mkdir(exist_ok=True)
+    (environment / "parameters.yml").write_text(yaml.safe_dump(block))
+    outcome = kedro_run(project, "--env", "bad_parameters")
+    assert_stops(outcome, expected, FIX)
+
+
+def test_every_problem_is_named_in_one_message(scratch_project):
+    project, _ = scratch_project
+    outcome = kedro_run(
+        project, "--params", "trainig.epochs=1,training.epochs=0,numerical.scaling=zscore"
+    )
+    assert_stops(outcome, "The parameters have 3 problems: ", "`training.epochs`", "`trainig`")
