@@ -8,6 +8,7 @@ wrong, where and what to do, or the documented handling, and never a traceback.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,9 +18,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from kedro.framework.startup import bootstrap_project
+from PIL import Image
 
-from multimodal_keras.cli import cli
 from tests.integration.conftest import LOG_WIDTH, make_tiny_project
 
 # Column names a user may well have: each one is awkward for some layer of the stack.
@@ -48,8 +48,33 @@ class Outcome:
         return lines[-1].split(marker, 1)[1] if lines else ""
 
 
+def cell(name: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """A change that sets one cell, the column first made to hold any Python object."""
+
+    def change(table: pd.DataFrame) -> pd.DataFrame:
+        table = table.copy()
+        table[name] = table[name].astype(object)
+        table.at[row, name] = value
+        return table
+
+    return change
+
+
+def png(width: int, height: int) -> bytes:
+    """A black 1-bit PNG: a few KiB that decode to width x height pixels."""
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def kedro_run(project: Path, *arguments: str) -> Outcome:
     """``kedro run ARGUMENTS`` in ``project``, in this process; its output and exit code."""
+    # Imported here, not at collection: importing Kedro's project module configures
+    # logging, which must not happen while pytest collects.
+    from kedro.framework.startup import bootstrap_project
+
+    from multimodal_keras.cli import cli
+
     previous = Path.cwd()
     os.chdir(project)
     try:

@@ -7,16 +7,13 @@ whatever ``invalid_rows`` says for training; the sentence names the row and the 
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
-from tests.bad_inputs.conftest import assert_handled, assert_stops, kedro_run
+from tests.bad_inputs.conftest import Outcome, assert_handled, assert_stops, cell, kedro_run, png
 
 TARGET = "sold"
 PRICE = "price 🙂"
@@ -29,20 +26,6 @@ def new_rows(project: Path) -> pd.DataFrame:
     return table.drop(columns=[TARGET]).head(20).reset_index(drop=True)
 
 
-def cell(name: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    def change(table: pd.DataFrame) -> pd.DataFrame:
-        table = table.copy()
-        table[name] = table[name].astype(object)
-        table.at[row, name] = value
-        return table
-
-    return change
-
-
-def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (width, height)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def half_image(table: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +66,8 @@ COLUMN_CASES = {
 }
 
 
-def score(project: Path, rows: pd.DataFrame, folder: Path) -> tuple[object, Path]:
+def score(project: Path, rows: pd.DataFrame, folder: Path) -> tuple[Outcome, Path]:
+    """``kedro run --pipelines inference`` on ``rows``; its outcome and predictions' path."""
     new_file, predictions = folder / "new_rows.parquet", folder / "predictions.parquet"
     rows.to_parquet(new_file)
     outcome = kedro_run(

@@ -19,8 +19,8 @@ from PIL import Image
 from multimodal_keras.datasets import ServingModelDataset
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import serving_name
-from tests.bad_inputs.conftest import assert_handled, kedro_run
-from tests.bad_inputs.test_inference_tables import PRICE, TEXT, new_rows
+from tests.bad_inputs.conftest import assert_handled, png
+from tests.bad_inputs.test_inference_tables import PRICE, TEXT, new_rows, score
 from tests.modalities.test_image_modes import CASES as IMAGE_MODES
 
 Request = dict[str, Any]
@@ -52,11 +52,6 @@ def good(trained_project) -> Request:
     project, _ = trained_project
     return request_of(new_rows(project).head(4))
 
-
-def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("1", (width, height)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def tiff() -> bytes:
@@ -148,16 +143,7 @@ def image_modes_scored(trained_project, tmp_path_factory) -> tuple[pd.DataFrame,
     project, _ = trained_project
     rows = new_rows(project).head(len(IMAGE_MODES)).copy()
     rows["photo"] = list(IMAGE_MODES.values())
-    folder = tmp_path_factory.mktemp("image_modes")
-    new_file, predictions = folder / "rows.parquet", folder / "predictions.parquet"
-    rows.to_parquet(new_file)
-    outcome = kedro_run(
-        project,
-        "--pipelines",
-        "inference",
-        "--params",
-        f"new_rows_file={new_file},predictions_file={predictions}",
-    )
+    outcome, predictions = score(project, rows, tmp_path_factory.mktemp("image_modes"))
     assert_handled(outcome)
     return rows, pd.read_parquet(predictions)
 

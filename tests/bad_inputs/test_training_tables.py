@@ -6,7 +6,6 @@ default ``kedro run``. A run that stops in validation writes nothing.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from multimodal_keras.errors import MultimodalKerasError
 from tests.artifacts import versions
@@ -23,7 +21,9 @@ from tests.bad_inputs.conftest import (
     CSV_TABLE,
     assert_handled,
     assert_stops,
+    cell,
     kedro_run,
+    png,
 )
 
 TARGET = "sold"
@@ -55,22 +55,6 @@ def column(name: str, values: Callable[[pd.DataFrame], object]) -> Callable:
     return change
 
 
-def cell(name: str, row: int, value: object) -> Callable:
-    """A change that sets one cell, the column first made to hold any Python object."""
-
-    def change(table: pd.DataFrame) -> pd.DataFrame:
-        table = table.copy()
-        table[name] = table[name].astype(object)
-        table.at[row, name] = value
-        return table
-
-    return change
-
-
-def png(width: int, height: int, mode: str = "1") -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def half(table: pd.DataFrame, row: int) -> bytes:
