@@ -1,6 +1,7 @@
 """The benchmark command runs on a tiny table and reports every stage and target.
 
-Benchmarks are not tests: this only checks that ``python benchmarks/run.py`` works.
+Benchmarks are not tests: this only checks that ``python benchmarks/run.py`` works. It runs
+every group end to end (about a minute), so it is among the slow tests: `pytest -m slow`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):
     output = tmp_path / "results.json"
     command = [
