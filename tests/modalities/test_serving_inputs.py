@@ -19,6 +19,7 @@ from PIL import Image
 
 from multimodal_keras.modalities import categorical, image, numerical, text
 from multimodal_keras.modalities.base import ROW_ID
+from tests.test_validation import IMAGE_OPTIONS
 
 
 def served(module, preprocessor, rows: pd.DataFrame) -> np.ndarray:
@@ -225,17 +226,10 @@ def test_a_16_bit_grey_png_gives_the_same_pixels_in_the_pipeline_and_the_serving
 
 
 def image_options(max_pixels: int) -> dict:
-    return {
+    return IMAGE_OPTIONS | {
         "columns": ["front"],
-        "source": "bytes",
-        "root": None,
-        "height": 8,
-        "width": 8,
-        "channels": 3,
-        "interpolation": "bilinear",
         "max_pixels": max_pixels,
         "formats": ["PNG", "JPEG", "GIF", "BMP"],
-        "chunk_size": 4,
     }
 
 

@@ -100,10 +100,7 @@ class ServedModel:
         numbers = spec.dtype.is_floating
         if not isinstance(values, tf.Tensor):
             try:
-                array = np.asarray(values)
-                if numbers and array.dtype.kind in "biuf":
-                    array = array.astype(spec.dtype.as_numpy_dtype)
-                values = tf.constant(array)
+                values = tf.constant(np.asarray(values))
             except (TypeError, ValueError) as error:
                 raise MultimodalKerasError(
                     f"The request's input `{key}` is not a batch of values of one type ({error})."

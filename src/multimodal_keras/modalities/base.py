@@ -8,6 +8,7 @@ layers over raw column values for the exported serving model.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -18,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 ROW_ID = "row_id"
+
+logger = logging.getLogger(__name__)
 
 
 class Modality(Protocol):
@@ -65,6 +68,18 @@ class Modality(Protocol):
 def accept_every_row(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
     """``invalid_rows`` for modalities that can use any value once it is a string."""
     return pd.Series(dtype="string", index=pd.Index([], name=ROW_ID))
+
+
+def warn_unused_column(modality: str, column: str, how: str = "missing") -> None:
+    """Warn that a column holds no value in any training row, so adds nothing to the model."""
+    logger.warning(
+        "%s column %r is %s in every training row; it adds nothing to the model. Remove it "
+        "from %s.columns or fill it in the table.",
+        modality.capitalize(),
+        column,
+        how,
+        modality,
+    )
 
 
 def configured_columns(options: Mapping[str, Any] | None) -> list[str]:

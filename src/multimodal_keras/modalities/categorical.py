@@ -14,7 +14,6 @@ every training category and on one unseen value, so it encodes as the pipeline d
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -34,9 +33,8 @@ from multimodal_keras.modalities.base import (
     encoded_frame,
     feature_values,
     raw_inputs,
+    warn_unused_column,
 )
-
-logger = logging.getLogger(__name__)
 
 
 class Options(options.Options):
@@ -123,11 +121,7 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPrep
     values = as_strings(train_rows, columns, missing_token)
     for column, column_values in zip(columns, values.T, strict=True):
         if (column_values == missing_token).all():
-            logger.warning(
-                "Categorical column %r is missing in every training row; it adds nothing to "
-                "the model. Remove it from categorical.columns or fill it in the table.",
-                column,
-            )
+            warn_unused_column("categorical", column)
     min_frequency = options.get("min_frequency") or None
     if encoding == ONE_HOT:
         encoder = OneHotEncoder(

@@ -98,6 +98,9 @@ PNG_IHDR_END = 26
 PNG_WIDTH_AT, PNG_HEIGHT_AT = 16, 20  # big-endian 4-byte fields of IHDR
 PNG_DEPTHS = {1, 2, 4, 8, 16}
 PNG_COLOUR_TYPES = {0, 2, 3, 4, 6}
+# Little-endian size fields: GIF's logical screen (2 bytes each), BMP's info header (4 each).
+GIF_WIDTH_AT, GIF_HEIGHT_AT = 6, 8
+BMP_WIDTH_AT, BMP_HEIGHT_AT = 18, 22
 AUTO = "auto"
 # Pillow modes of grey images (with or without alpha): one channel holds all they show.
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
@@ -710,12 +713,14 @@ def declared_pixels(encoded: tf.Tensor) -> tf.Tensor:
         return width * _header_number(padded, PNG_HEIGHT_AT, 4, True)
 
     def gif() -> tf.Tensor:
-        return _header_number(padded, 6, 2, False) * _header_number(padded, 8, 2, False)
+        width = _header_number(padded, GIF_WIDTH_AT, 2, False)
+        return width * _header_number(padded, GIF_HEIGHT_AT, 2, False)
 
     def bmp() -> tf.Tensor:
-        height = _header_number(padded, 22, 4, False)  # negative (top-down) as two's complement
+        # A negative (top-down) height is stored as its two's complement.
+        height = _header_number(padded, BMP_HEIGHT_AT, 4, False)
         height = tf.where(height >= 2**31, 2**32 - height, height)
-        return _header_number(padded, 18, 4, False) * height
+        return _header_number(padded, BMP_WIDTH_AT, 4, False) * height
 
     def jpeg() -> tf.Tensor:
         return tf.reduce_prod(tf.cast(tf.io.extract_jpeg_shape(encoded)[:2], tf.int64))

@@ -37,6 +37,7 @@ from multimodal_keras.modalities.base import (
     encoded_frame,
     feature_values,
     raw_inputs,
+    warn_unused_column,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,12 +124,7 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
     pipeline = Pipeline([("impute", imputer), ("scale", SCALERS[options["scaling"]]())])
     train = as_float_frame(train_rows, columns)
     for column in train.columns[train.isna().all().to_numpy()]:
-        logger.warning(
-            "Numerical column %r is missing in every training row; it is filled with 0 and "
-            "adds nothing to the model. Remove it from numerical.columns or fill it in the "
-            "table.",
-            column,
-        )
+        warn_unused_column("numerical", column)  # imputed as 0
     # Overflow is reported below as one clear error, not as numpy warnings.
     with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -36,6 +36,7 @@ from multimodal_keras.modalities.base import (
     configured_columns,
     dense_block,
     raw_inputs,
+    warn_unused_column,
 )
 
 logger = logging.getLogger(__name__)
@@ -193,11 +194,7 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
             "text.columns."
         )
     for column in empty:
-        logger.warning(
-            "Text column %r is empty or missing in every training row; it adds nothing to "
-            "the model. Remove it from text.columns or fill it in the table.",
-            column,
-        )
+        warn_unused_column("text", column, "empty or missing")
     texts = np.concatenate(per_column).astype(str)
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
     preprocessor.vocabulary = [str(token) for token in layer.get_vocabulary()]

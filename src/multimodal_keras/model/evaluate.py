@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -73,3 +74,10 @@ def prediction_table(
         for index, label in enumerate(target.classes):
             table[f"probability_{label}"] = probabilities[:, index].astype(np.float64)
     return table
+
+
+def headline(values: Mapping[str, Any]) -> str:
+    """Scores for a log line: ``roc_auc 0.9410, accuracy 0.8800``."""
+    return ", ".join(
+        f"{name} {value:.4f}" for name, value in values.items() if isinstance(value, float)
+    )

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import figures
-from multimodal_keras.model.evaluate import prediction_table, score
+from multimodal_keras.model.evaluate import headline, prediction_table, score
 from multimodal_keras.model.importance import permutation_importance
 from multimodal_keras.model.inputs import check_aligned, model_inputs, row_batches
 from multimodal_keras.model.train import input_names
@@ -75,7 +75,7 @@ def evaluate_model(
                 predictions["actual"].to_numpy(float), predictions["prediction"].to_numpy(float)
             )
         }
-    logger.info("Test metrics on %d rows: %s.", len(rows), _headline(metrics["model"]))
+    logger.info("Test metrics on %d rows: %s.", len(rows), headline(metrics["model"]))
     return metrics, predictions, plots
 
 
@@ -104,9 +104,9 @@ def collect_metrics(
     }
     logger.info(
         "Test metrics of the model: %s; of the %s baseline: %s.",
-        _headline(metrics["model"]),
+        headline(metrics["model"]),
         metrics["baseline_estimator"]["estimator"],
-        _headline(metrics["baseline"]),
+        headline(metrics["baseline"]),
     )
     return metrics
 
@@ -128,12 +128,6 @@ def _first_defined(preferred: str | list[str], values: Mapping[str, Any], rows: 
     raise MultimodalKerasError(
         f"None of the metrics {names} is defined on the {rows} test rows; add rows or list "
         "another metric under modality_importance.metric."
-    )
-
-
-def _headline(values: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{name} {value:.4f}" for name, value in values.items() if isinstance(value, float)
     )
 
 

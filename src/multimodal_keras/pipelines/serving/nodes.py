@@ -8,6 +8,7 @@ from typing import Any
 
 import keras
 
+from multimodal_keras.model.evaluate import headline
 from multimodal_keras.model.serving import build_serving_model
 from multimodal_keras.targets import TargetEncoder
 
@@ -33,15 +34,10 @@ def export_serving_model(
         The serving model, which the catalog exports as a TensorFlow SavedModel.
     """
     serving = build_serving_model(trained_model, target_encoder, preprocessors)
-    scores = ", ".join(
-        f"{name} {value:.4f}"
-        for name, value in metrics.get("model", {}).items()
-        if isinstance(value, float)
-    )
     logger.info(
         "Built the serving model of the model scoring %s on %s test rows; its inputs are the "
         "raw columns %s.",
-        scores,
+        headline(metrics.get("model", {})),
         metrics.get("test_rows"),
         {tensor.name: tensor.dtype for tensor in serving.inputs},
     )
