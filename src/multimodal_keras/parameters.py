@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError, create_model, model_validator
 
+from multimodal_keras import drafting
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.options import (
@@ -164,6 +165,7 @@ def schema() -> type[BaseModel]:
         table=(Table, ...),
         split=(Split, ...),
         demo=(dict[str, Any], ...),  # read by scripts/make_demo_table.py only
+        drafting=(drafting.Options, ...),  # read by `kedro init-env` only
         source=(dict[str, Any] | None, None),  # an example table's build script's settings
         # --params that choose the inference pipeline's files (${runtime_params:...} in
         # the catalog); Kedro adds them to the parameters too.

@@ -26,6 +26,7 @@ from pydantic import Field
 from multimodal_keras import options
 from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.image_formats import GREY_MODES, PNG_SIGNATURE
 from multimodal_keras.modalities.base import (
     ROW_ID,
     configured_columns,
@@ -93,7 +94,6 @@ TF_DECODABLE_FORMATS = {"PNG", "JPEG", "GIF", "BMP"}
 IDENTITY_AT_SAME_SIZE = {"bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5"}
 # PNG header fields (PNG spec, IHDR): bit depths, and colour types greyscale, RGB, palette,
 # grey+alpha, RGBA.
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IHDR_END = 26
 PNG_WIDTH_AT, PNG_HEIGHT_AT = 16, 20  # big-endian 4-byte fields of IHDR
 PNG_DEPTHS = {1, 2, 4, 8, 16}
@@ -102,8 +102,6 @@ PNG_COLOUR_TYPES = {0, 2, 3, 4, 6}
 GIF_WIDTH_AT, GIF_HEIGHT_AT = 6, 8
 BMP_WIDTH_AT, BMP_HEIGHT_AT = 18, 22
 AUTO = "auto"
-# Pillow modes of grey images (with or without alpha): one channel holds all they show.
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
 @dataclass
