@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from multimodal_keras import missing_values
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
 from multimodal_keras.targets import TargetEncoder, fit_target_encoder, infer_task
@@ -16,10 +17,32 @@ from multimodal_keras.validation import feature_columns, validate
 logger = logging.getLogger(__name__)
 
 
+def resolve_missing_value_markers(
+    table: Mapping[str, Any], **modalities: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """Each column the run reads, with the cell values that mean "missing" in it.
+
+    Args:
+        table: ``params:table``: the target, ``missing_values`` and
+            ``missing_values_per_column``.
+        **modalities: ``params:<modality>`` for each modality, with its configured columns.
+
+    Returns:
+        ``missing_value_markers``: feature column or target to its markers (as text), for
+        the columns that have any. Validation, scoring and the serving export read it.
+    """
+    columns = [column for names in feature_columns(modalities).values() for column in names]
+    markers = missing_values.resolve(table, [*columns, table["target"]])
+    if markers:
+        logger.info("Missing-value markers per column: %s.", markers)
+    return markers
+
+
 def validate_table(
     raw_table: pd.DataFrame,
     table: Mapping[str, Any],
     split: Mapping[str, Any],
+    missing_value_markers: Mapping[str, list[str]],
     **modalities: Mapping[str, Any],
 ) -> pd.DataFrame:
     """Check the raw table against the configured columns and add a stable ``row_id``.
@@ -28,13 +51,17 @@ def validate_table(
         raw_table: The user's table, as the catalog loads it.
         table: ``params:table``: the target, the task, the id column and the missing-target policy.
         split: ``params:split``: only its group column is checked here.
+        missing_value_markers: Per column, the cell values read as missing values.
         **modalities: ``params:<modality>`` for each modality, with its configured columns.
 
     Returns:
-        The primary table: ``row_id``, then the configured columns, rows without a target dropped.
+        The primary table: ``row_id``, then the configured columns, markers read as missing
+        values, rows without a target dropped.
     """
     features = feature_columns(modalities)
-    primary = validate(raw_table, table, split.get("group_column"), modalities)
+    primary = validate(
+        raw_table, table, split.get("group_column"), modalities, missing_value_markers
+    )
     logger.info(
         "Validated %d rows and %d columns (%s).",
         len(primary),
