@@ -15,6 +15,7 @@ with what a run infers. Nothing here starts TensorFlow: the command stays quick.
 
 from __future__ import annotations
 
+import difflib
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -173,9 +174,12 @@ def draft(
         missing-value markers and the image settings, each with its evidence.
     """
     if target not in sample.columns:
+        names = [str(c) for c in sample.columns]
+        close = difflib.get_close_matches(target, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise MultimodalKerasError(
             f"The table has no column {target!r} to use as the target; its columns are "
-            f"{[str(c) for c in sample.columns]}. Name one of them with --target."
+            f"{names}. Name one of them with --target{hint}."
         )
     if sample.empty:
         raise MultimodalKerasError("The table has no rows; point --table at a table with data.")

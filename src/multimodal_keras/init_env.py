@@ -258,9 +258,14 @@ def load_table(project: Path, entry: Mapping[str, Any], location: str) -> pd.Dat
     except MissingConfigException:
         credentials = {}
     try:
-        table = DataCatalog.from_config({RAW_TABLE: readable}, credentials=credentials).load(
-            RAW_TABLE
-        )
+        catalog = DataCatalog.from_config({RAW_TABLE: readable}, credentials=credentials)
+    except Exception as error:  # a credentials name the configuration lacks
+        raise MultimodalKerasError(
+            f"The table's catalog entry cannot be made ({_message(error)}); check "
+            "--dataset-args and conf/local/credentials.yml."
+        ) from None
+    try:
+        table = catalog.load(RAW_TABLE)
     except Exception as error:  # whatever the reader raises: the table cannot be read
         raise MultimodalKerasError(
             f"The table {entry[argument]!r} could not be read as {entry['type']} "
@@ -316,10 +321,16 @@ def parse_mapping(text: str | None, option: str) -> dict[str, Any]:
 
 
 def _reason(error: BaseException) -> str:
-    """The innermost cause's message, on one line and short."""
+    """The innermost cause's message (the reader's own words), on one line and short."""
     while error.__cause__ is not None:
         error = error.__cause__
-    text = " ".join(str(error).split()) or type(error).__name__
+    return _message(error)
+
+
+def _message(error: BaseException) -> str:
+    """An exception's message on one line and short (a KeyError's without its quotes)."""
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    text = " ".join(text.split()) or type(error).__name__
     return text if len(text) <= REASON_LENGTH else text[: REASON_LENGTH - 3] + "..."
 
 
