@@ -96,3 +96,30 @@ def run_in(project: Path, *arguments: str, timeout: float = 600) -> Completed:
 def run_kedro(project: Path, environment: str, timeout: float = 600) -> Completed:
     """``kedro run --env <environment>`` in ``project``."""
     return run_in(project, "-m", "kedro", "run", "--env", environment, timeout=timeout)
+
+
+def invoke(project: Path, *arguments: str) -> Completed:
+    """A project command, ``kedro ARGUMENTS``, run in this process from ``project``'s folder.
+
+    The same click commands ``kedro`` dispatches to, without a TensorFlow start-up per run;
+    output is what the terminal would show, with a traceback appended when an exception
+    escaped the command (what a user would see as one).
+    """
+    # Imported here, not at collection: Kedro's project module configures logging.
+    from click.testing import CliRunner
+    from kedro.framework.startup import bootstrap_project
+
+    from multimodal_keras.cli import cli
+
+    previous = Path.cwd()
+    started = time.perf_counter()
+    os.chdir(project)
+    try:
+        bootstrap_project(project)
+        result = CliRunner().invoke(cli, list(arguments), catch_exceptions=True)
+    finally:
+        os.chdir(previous)
+    output = result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        output += f"\nTraceback (most recent call last):\n{result.exception!r}"
+    return Completed(result.exit_code, output, "", time.perf_counter() - started)
