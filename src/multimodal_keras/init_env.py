@@ -146,7 +146,9 @@ def summary(written: Written, project: Path) -> str:
         f"Wrote {files} from {draft.rows} of the table's {written.rows} rows.",
         f"Task: {draft.target.task} (target {draft.target.name!r}); columns: {counts}; "
         f"id column: {draft.id_column or 'none'}; group column: {draft.group_column or 'none'}.",
-        f"To decide: {doubts} (listed at the top of parameters.yml, with the choice made).",
+        f"To decide: {doubts} (listed at the top of parameters.yml, with the choice made)."
+        if doubts
+        else "Nothing to decide: every column's role follows from the data.",
     ]
     if written.kept:
         kept = ", ".join(path.name for path in written.kept)
