@@ -89,6 +89,7 @@ def scratch_project(table: BenchmarkTable, parquet: Path) -> Path:
         shutil.copy2(ROOT / name, project / name)
     shutil.copytree(ROOT / "conf" / "base", project / "conf" / "base")
     (project / "conf" / "local").mkdir()
+    shutil.copy2(ROOT / "conf" / "logging.yml", project / "conf" / "logging.yml")
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for layer in DATA_LAYERS:
         (project / "data" / layer).mkdir(parents=True, exist_ok=True)

@@ -175,6 +175,7 @@ def schema() -> type[BaseModel]:
         "Parameters",
         __base__=Options,
         seed=(NonNegative, ...),
+        verbosity=(Literal["quiet", "verbose"], "quiet"),
         run_lock=(RunLock, ...),
         table=(Table, ...),
         split=(Split, ...),

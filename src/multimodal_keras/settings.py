@@ -10,6 +10,7 @@ from multimodal_keras.hooks import (
     RunIntegrityHooks,
     RunRecordHooks,
 )
+from multimodal_keras.terminal import TerminalHooks
 
 # Modality artifacts are named <namespace>.<name> on purpose: that is Kedro's namespacing.
 warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
@@ -21,7 +22,19 @@ warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is depreca
 # the distribution strategy, set up before any data loads (and no ParallelRunner); and one
 # run at a time per environment, with inputs that exist and match the model's lineage.
 # The parameters are checked first: Kedro calls the last of equally early hooks first.
+# The terminal: verbosity (set before TensorFlow loads) and the run's closing summary,
+# naming the artifacts below where this run wrote them.
 HOOKS = (
+    TerminalHooks(
+        metrics_dataset="metrics",
+        written={
+            "trained_model": "model",
+            "run_report": "report",
+            "test_predictions": "test predictions",
+            "predictions": "predictions",
+            "serving_model": "serving model",
+        },
+    ),
     RunIntegrityHooks(),
     NodeRecordHooks(timings_dataset="run_timings"),
     RunRecordHooks(),

@@ -57,16 +57,10 @@ def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 
 
 def kedro_environment() -> dict[str, str]:
-    """The environment for a ``kedro`` subprocess: no telemetry, quiet TensorFlow, wide logs.
-
-    Kedro's rich log handler wraps records at the console width; a wide console keeps
-    each record on one line, as a terminal of that width would.
-    """
-    return os.environ | {
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "COLUMNS": str(LOG_WIDTH),
-    }
+    """The environment for a ``kedro`` subprocess: no telemetry, TensorFlow's logging as
+    the project sets it (not as this shell may), a wide console for Rich's messages."""
+    inherited = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return inherited | {"KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": str(LOG_WIDTH)}
 
 
 def kedro(project: Path, *arguments: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -86,6 +80,7 @@ def copy_project(destination: Path) -> Path:
     """A runnable copy of this checkout's project, with empty data folders."""
     shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
     (destination / "conf" / "local").mkdir(parents=True)
+    shutil.copy2(PROJECT_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
     shutil.copytree(
         PROJECT_ROOT / "src",
         destination / "src",

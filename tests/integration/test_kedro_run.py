@@ -14,7 +14,9 @@ from tests.integration.conftest import ProjectRun, latest
 NODE_LINE = re.compile(
     r"\b(?P<node>[\w.]+): (?P<seconds>\d+\.\d\d) s, peak memory (?P<mib>\d+) MiB; read "
 )
-EPOCH_SUMMARY = re.compile(r"^\d+/\d+ - .*\bloss: ", re.MULTILINE)
+EPOCH_LINE = re.compile(r"^\S+ INFO +epoch \d+/\d+: .*\bloss [\d.e-]+", re.MULTILINE)
+# TensorFlow's C++ log lines (absl: severity letter, date, time, thread, file:line]).
+TENSORFLOW_CPP_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]", re.MULTILINE)
 
 
 def default_node_names() -> set[str]:
@@ -32,12 +34,33 @@ def test_every_node_logs_one_line_with_its_time_memory_and_shapes(tiny_run: Proj
     assert "raw_table 240x" in line and "primary_table 240x" in line
 
 
-def test_keras_prints_one_summary_line_per_epoch_when_output_is_not_a_terminal(
-    tiny_run: ProjectRun,
-):
+def test_each_epoch_is_one_log_line_when_output_is_not_a_terminal(tiny_run: ProjectRun):
     history = json.loads(latest(tiny_run.reporting / "training_history.json").read_text())
-    assert len(EPOCH_SUMMARY.findall(tiny_run.result.stdout)) == len(history["loss"])
+    assert len(EPOCH_LINE.findall(tiny_run.result.stdout)) == len(history["loss"])
     assert "━" not in tiny_run.result.stdout  # no progress bar outside a terminal
+
+
+def test_the_terminal_shows_no_tensorflow_start_up_or_deprecation_lines(tiny_run: ProjectRun):
+    printed = tiny_run.result.stdout + tiny_run.result.stderr
+    assert not TENSORFLOW_CPP_LINE.search(printed)
+    noises = ("absl::InitializeLog", "oneDNN", "cuda", "Deprecat", "deprecated", "Loading data")
+    for noise in noises:
+        assert noise not in printed, noise
+
+
+def test_the_run_closes_with_its_metrics_artifacts_and_next_commands(tiny_run: ProjectRun):
+    printed = tiny_run.result.stdout
+    summary = printed[printed.index("Run finished in") :]
+    tested = summary[summary.index("Test metrics:") : summary.index("Written:")].splitlines()
+    metrics = json.loads(latest(tiny_run.reporting / "metrics.json").read_text())
+    model_line = next(line for line in tested if line.lstrip().startswith("model "))
+    assert f"roc_auc {metrics['model']['roc_auc']:.4f}" in model_line
+    assert any(line.lstrip().startswith("baseline ") for line in tested)
+    written = summary[summary.index("Written:") : summary.index("Next:")].splitlines()
+    for label in ("model", "report", "test predictions", "serving model"):
+        line = next(line for line in written if line.lstrip().startswith(label + " "))
+        assert (tiny_run.project / line.split()[-1]).exists(), line
+    assert "kedro run --pipelines inference" in summary[summary.index("Next:") :]
 
 
 def test_run_timings_hold_every_node_with_wall_time_and_peak_memory(tiny_run: ProjectRun):

@@ -13,6 +13,7 @@ import pandas as pd
 from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.splitting import TRAIN, split_positions
+from multimodal_keras.terminal import brief
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +41,14 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         """
         train = training_rows(primary_table, split_assignments)
         preprocessor = MODALITIES[modality].fit(train, options)
+        description = MODALITIES[modality].describe(preprocessor)
         logger.info(
             "Fitted the %s preprocessor on %d training rows: %s.",
             modality,
             len(train),
-            MODALITIES[modality].describe(preprocessor),
+            brief(description),
         )
+        logger.debug("The fitted %s preprocessor: %s.", modality, description)
         return preprocessor
 
     return fit_preprocessor
