@@ -35,6 +35,7 @@ NOT_RUN = {
     "renders the same flowchart in a browser",
     "kedro run --env <name>": "a placeholder for the reader's environment",
     "kedro run --env houses": "needs the reader's own table (docs/bring_your_own_table.md)",
+    "kedro init-env houses": "needs the reader's own table (docs/bring_your_own_table.md)",
     "python benchmarks/run.py": "minutes of benchmarks; tests/benchmarks/test_benchmark_run.py "
     "runs the script end to end on a tiny table",
     "TF_CONFIG=": "training across machines; tests/integration/test_distributed_training.py "
