@@ -239,6 +239,22 @@ def test_each_mistake_stops_with_one_sentence_and_writes_nothing(project, argume
     assert not (project / "conf" / "shop").exists()
 
 
+def test_drafting_settings_come_from_conf_local_too_and_are_checked(project):
+    shop_table().to_csv(project / "data" / "shop.csv", index=False)
+    local = project / "conf" / "local" / "parameters_drafting.yml"
+    arguments = ("shop", "--table", "data/shop.csv", "--target", "sold")
+
+    local.write_text("drafting: {missing_markers: []}\n")
+    code, output = init_env(*arguments)
+    unmarked = load(project, "shop", "parameters.yml")
+    local.write_text("drafting: {few_numbers: 0}\n")
+    said = stopped_with(*init_env(*arguments, "--force"))
+
+    assert code == 0, output
+    assert "missing_values" not in unmarked["table"]
+    assert said.startswith("The parameters have a problem: `drafting.few_numbers` is 0, but it")
+
+
 @pytest.mark.parametrize("name", ["base", "../elsewhere", ".hidden"])
 def test_a_name_that_is_not_a_new_environment_folder_is_refused(project, name):
     shop_table().to_csv(project / "data" / "shop.csv", index=False)
