@@ -92,7 +92,7 @@ def create_environment(project: Path, request: Request) -> Written:
     sample_rows = request.sample_rows or settings.sample_rows
     entry, location = dataset_entry(project, request, settings)
     table = load_table(project, entry, location)
-    sample = table_sample(table, sample_rows, int(parameters.get("seed", 0)))
+    sample = table_sample(table, sample_rows, int(parameters["seed"]))
     root = image_root(project, request, entry)
     draft = drafting.draft(
         sample,
