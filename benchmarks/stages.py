@@ -90,7 +90,7 @@ def _project_stages(catalog: Any, params: dict[str, Any]) -> list[dict[str, Any]
     node(
         "validation",
         lambda: data_nodes.validate_table(raw, table, split_params, **modalities),
-        ["primary_table"],
+        ["primary_table", "missing_value_markers"],
         len(raw),
     )
     primary = catalog.load("primary_table")

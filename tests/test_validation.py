@@ -262,3 +262,25 @@ def test_table_with_its_own_row_id_column_is_refused_unless_it_is_the_id_column(
     assert with_row_ids(table(row_id=range(9, 3, -1)), "row_id")["row_id"].tolist() == [
         9, 8, 7, 6, 5, 4
     ]
+
+
+@pytest.mark.parametrize("source", ["bytes", "path"])
+def test_a_marker_in_an_image_column_is_no_image_as_an_empty_cell_is(tmp_path, source):
+    (tmp_path / "photo.png").write_bytes(png())
+    options = modalities(numerical=["size"], image=["photo"])
+    options["image"].update(source=source, root=str(tmp_path))
+    cell = png() if source == "bytes" else "photo.png"
+    messages = []
+    for missing in (None, b" ? " if source == "bytes" else " ? "):
+        with pytest.raises(MultimodalKerasError) as raised:
+            validate(table(photo=[cell, missing, cell, cell, cell, cell]), {"target": "label"},
+                     None, options, markers={"photo": ["?"]})
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
+    assert "row 1: photo: the cell is empty" in messages[1]
+
+
+def test_a_marker_in_the_target_is_a_missing_target():
+    raw = table(label=[0, "?", 1, 0, 1, 1])
+    primary = validate(raw, {"target": "label"}, None, TABULAR, markers={"label": ["?"]})
+    assert primary["row_id"].tolist() == [0, 2, 3, 4, 5]

@@ -17,7 +17,16 @@ from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
@@ -33,6 +42,9 @@ from multimodal_keras.options import (
 )
 
 CLOSE_MATCH_CUTOFF = 0.6
+# A cell value that means "missing": text, or a number compared as its text (``-999``).
+# Strict, so that YAML's null and booleans (an unquoted ``no``) are errors, not markers.
+Marker = StrictStr | StrictInt | StrictFloat
 
 
 class Table(Options):
@@ -43,6 +55,8 @@ class Table(Options):
     missing_target: Literal["drop", "error"]
     target_transform: Literal["none", "auto", "log", "log1p"]
     target_transform_skewness: PositiveFloat
+    missing_values: list[Marker]
+    missing_values_per_column: dict[str, list[Marker]]
 
 
 class Split(Options):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.missing_values import mark_missing
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID, configured_columns, serving_name
 from multimodal_keras.targets import REGRESSION
@@ -118,6 +119,46 @@ def check_roles(target: str | None, columns: Mapping[str, list[str]]) -> None:
             "No feature columns are configured; list columns under at least one of "
             f"{', '.join(columns)} in conf/base/parameters_features.yml."
         )
+
+
+def check_marker_columns(table: pd.DataFrame, table_params: Mapping[str, Any]) -> None:
+    """Raise when ``table.missing_values_per_column`` names a column the table lacks."""
+    named = list(table_params.get("missing_values_per_column") or {})
+    unknown = [column for column in named if column not in table.columns]
+    if unknown:
+        raise MultimodalKerasError(
+            f"table.missing_values_per_column names the column(s) {unknown}, which the raw "
+            f"table does not have (its columns are {[str(c) for c in table.columns]}); fix "
+            "the name(s) or remove the entries in conf/<env>/parameters*.yml."
+        )
+
+
+def read_markers_as_missing(
+    table: pd.DataFrame,
+    markers: Mapping[str, list[str]],
+    features: Mapping[str, list[str]],
+    table_name: str,
+) -> pd.DataFrame:
+    """The table with its missing-value markers as missing values, counted in one log line."""
+    markers = {column: values for column, values in markers.items() if column in table.columns}
+    if not markers:
+        return table
+    table, counts = mark_missing(table, markers, features.get("numerical", []))
+    found = {column: count for column, count in counts.items() if count}
+    if found:
+        logger.info(
+            "Read %d cell(s) of the %s holding a missing-value marker as missing: %s.",
+            sum(found.values()),
+            table_name,
+            ", ".join(f"{column!r}: {count}" for column, count in found.items()),
+        )
+    else:
+        logger.info(
+            "No cell of the %s holds a missing-value marker (%s).",
+            table_name,
+            "; ".join(f"{column!r}: {values}" for column, values in markers.items()),
+        )
+    return table
 
 
 def with_row_ids(table: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
@@ -291,11 +332,13 @@ def validate_new_rows(
     new_rows: pd.DataFrame,
     id_column: str | None,
     modality_params: Mapping[str, Mapping[str, Any]],
+    markers: Mapping[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Rows to score: ``row_id``, then the feature columns, types as in training.
 
-    The target is not needed and other columns are left out; every row must be usable,
-    so that each gets a prediction, whatever ``invalid_rows`` says for training.
+    The target is not needed and other columns are left out; cells holding one of the
+    ``markers`` training recorded are missing values; every row must be usable, so that
+    each gets a prediction, whatever ``invalid_rows`` says for training.
     """
     features = feature_columns(modality_params)
     extra = {"id column": [id_column]} if id_column else {}
@@ -303,6 +346,7 @@ def validate_new_rows(
     check_not_empty(new_rows, "table of rows to score")
     kept = [column for columns in (*features.values(), *extra.values()) for column in columns]
     rows = with_row_ids(new_rows[list(dict.fromkeys(kept))], id_column)
+    rows = read_markers_as_missing(rows, markers or {}, features, "table of rows to score")
     check_usable_rows(rows, modality_params)
     return normalise_types(rows, features)
 
@@ -312,11 +356,14 @@ def validate(
     table_params: Mapping[str, Any],
     group_column: str | None,
     modality_params: Mapping[str, Mapping[str, Any]],
+    markers: Mapping[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """The primary table: ``row_id``, then the configured columns, unusable rows handled.
 
-    Rows without a target and rows a modality cannot use are dropped or stop the run,
-    as configured; every other problem stops the run with one message.
+    Cells holding one of their column's ``markers`` (``missing_values.resolve``) are
+    missing values before anything else looks at them. Rows without a target and rows a
+    modality cannot use are dropped or stop the run, as configured; every other problem
+    stops the run with one message.
     """
     target, id_column = table_params["target"], table_params.get("id_column")
     features = feature_columns(modality_params)
@@ -331,9 +378,11 @@ def validate(
         if name
     }
     check_columns(raw_table, {**features, **extra}, "raw table")
+    check_marker_columns(raw_table, table_params)
     check_not_empty(raw_table, "raw table")
     kept = [column for columns in (*features.values(), *extra.values()) for column in columns]
     primary = with_row_ids(raw_table[list(dict.fromkeys(kept))], id_column)
+    primary = read_markers_as_missing(primary, markers or {}, features, "raw table")
     primary = drop_missing_target(primary, target, table_params.get("missing_target", DROP))
     check_target_values(primary, target, table_params.get("task"))
     check_target_varies(primary, target)

@@ -29,6 +29,8 @@ AWKWARD_COLUMNS: dict[str, Any] = {
     "text": {"columns": ["long text"]},
     "image": {"columns": ["photo"]},
 }
+# Cell values the trained project reads as missing, in every column.
+MARKERS = ["?", "-999"]
 CSV_ENVIRONMENT = "csv"
 CSV_TABLE = Path("data/01_raw/table.csv")
 
@@ -141,9 +143,11 @@ def with_table(
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A small project with awkward column names, trained once by a default ``kedro run``."""
+    """A small project with awkward column names and missing-value markers, trained once by
+    a default ``kedro run``."""
     project, parameters = make_tiny_project(
-        tmp_path_factory.mktemp("bad_inputs_trained"), overrides=AWKWARD_COLUMNS
+        tmp_path_factory.mktemp("bad_inputs_trained"),
+        overrides={**AWKWARD_COLUMNS, "table": {"missing_values": MARKERS}},
     )
     outcome = kedro_run(project, "--params", "training.epochs=1")
     assert outcome.exit_code == 0, outcome.output[-4000:]

@@ -63,6 +63,8 @@ TYPED = [
     ("model.wide.enabled=sometimes", "`model.wide.enabled` is 'sometimes', but it must be a valid boolean"),
     ("table.task=ranking", "`table.task` is 'ranking'"),
     ("table.missing_target=keep", "`table.missing_target` is 'keep', but it must be 'drop' or 'error'"),
+    ("table.missing_values=NA", "`table.missing_values` is 'NA', but it must be a valid list"),
+    ("table.missing_values_per_column=price", "`table.missing_values_per_column` is 'price', but it must be a valid dictionary"),
     ("split.test_fraction=0.9", "test_fraction + validation_fraction must stay below 1"),
     ("split.validation_fraction=0", "`split.validation_fraction` is 0, but it must be greater than 0"),
     ("split.stratify=maybe", "`split.stratify` is 'maybe', but it must be a valid boolean"),
@@ -80,6 +82,15 @@ IN_A_FILE = [
     ({"training": {"epochs": None}}, "`training.epochs` is None"),
     ({"training": {"verbose": 3}}, "`training.verbose` is 3"),
     ({"image": {"formats": "PNG"}}, "`image.formats` is 'PNG', but it must be a valid list"),
+    ({"table": {"missing_values": ["?", None]}}, "`table.missing_values.1` is None, but it must be a valid string or a valid integer or a valid number"),
+    ({"table": {"missing_values": [False]}}, "`table.missing_values.0` is False"),
+    ({"table": {"missing_values_per_column": {"price": "-1"}}}, "`table.missing_values_per_column.price` is '-1', but it must be a valid list"),
+]  # fmt: skip
+
+# Parameters of the right type that name what the table lacks: the run stops in validation,
+# the first node that reads the table.
+AGAINST_THE_TABLE = [
+    ("table.missing_values_per_column={pricee: [-1]}", "table.missing_values_per_column names the column(s) ['pricee'], which the raw table does not have"),
 ]  # fmt: skip
 
 
@@ -105,6 +116,18 @@ def test_a_bad_parameter_in_an_environment_stops_the_run_naming_it(
     (environment / "parameters.yml").write_text(yaml.safe_dump(block))
     outcome = kedro_run(project, "--env", "bad_parameters")
     assert_stops(outcome, expected, FIX)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"), AGAINST_THE_TABLE, ids=[case[0] for case in AGAINST_THE_TABLE]
+)
+def test_a_parameter_naming_what_the_table_lacks_stops_the_run_naming_it(
+    scratch_project, assignment, expected
+):
+    project, _ = scratch_project
+    outcome = kedro_run(project, "--params", assignment)
+    assert_stops(outcome, expected, "fix the name(s) or remove the entries in conf/<env>/")
+    assert "No nodes ran" in outcome.output  # refused by validation, before any write
 
 
 def test_every_problem_is_named_in_one_message(scratch_project):

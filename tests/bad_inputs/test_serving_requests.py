@@ -19,7 +19,7 @@ from PIL import Image
 from multimodal_keras.datasets import ServingModelDataset
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities.base import serving_name
-from tests.bad_inputs.conftest import assert_handled, png
+from tests.bad_inputs.conftest import MARKERS, assert_handled, png
 from tests.bad_inputs.test_inference_tables import PRICE, TEXT, new_rows, score
 from tests.modalities.test_image_modes import CASES as IMAGE_MODES
 
@@ -156,3 +156,21 @@ def test_an_image_mode_gets_the_pipelines_answer_from_the_serving_model(
     outputs = served.serve(request_of(rows.iloc[[position]]))
     pipeline = scored.filter(like="probability").to_numpy()[position]
     np.testing.assert_allclose(outputs["probabilities"].numpy()[0], pipeline, atol=1e-5)
+
+
+def test_a_marker_gets_the_pipelines_answer_which_is_that_of_the_cell_empty(
+    served, trained_project, tmp_path
+):
+    project, _ = trained_project
+    rows = new_rows(project).head(4).astype({"état": object, TEXT: object})
+    emptied = rows.copy()
+    rows.loc[0, "état"], emptied.loc[0, "état"] = f" {MARKERS[0]} ", None
+    rows.loc[1, PRICE], emptied.loc[1, PRICE] = float(MARKERS[1]), np.nan
+    rows.loc[2, TEXT], emptied.loc[2, TEXT] = MARKERS[0], None
+    outcome, predictions = score(project, rows, tmp_path)
+    assert_handled(outcome, "Read 3 cell(s) of the table of rows to score holding a missing")
+    pipeline = pd.read_parquet(predictions).filter(like="probability").to_numpy()
+    marked = served.serve(request_of(rows))["probabilities"].numpy()
+    empty = served.serve(request_of(emptied))["probabilities"].numpy()
+    np.testing.assert_allclose(marked, pipeline, atol=1e-5)
+    np.testing.assert_array_equal(marked, empty)

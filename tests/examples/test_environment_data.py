@@ -42,7 +42,8 @@ def validated(project: Path, environment: str) -> pd.DataFrame:
         modalities["image"] = modalities["image"] | {
             "root": str(project / modalities["image"]["root"])
         }
-    return validate_table(raw, params["table"], params["split"], **modalities)
+    primary, _ = validate_table(raw, params["table"], params["split"], **modalities)
+    return primary
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))

@@ -63,7 +63,7 @@ def _table(params: dict[str, Any], rows: int = 120, seed: int = 3, **demo: Any) 
 def _prepare(raw: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
     """Run the data-processing and feature nodes in memory, as the pipeline does."""
     modality_params = {name: params[name] for name in MODALITIES}
-    primary = validate_table(raw, params["table"], params["split"], **modality_params)
+    primary, _ = validate_table(raw, params["table"], params["split"], **modality_params)
     assignments = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, assignments, params["table"])
     preprocessors = {

@@ -45,20 +45,28 @@ def guarded_endpoint(model: keras.Model) -> Any:
     @tf.function(input_signature=[specs])
     def serve(inputs: dict[str, tf.Tensor]) -> Any:
         rows = tf.shape(inputs[first])[0]
+        checks = []
         for name, values in inputs.items():
-            tf.debugging.assert_equal(
-                tf.shape(values)[0],
-                rows,
-                message=f"serving input `{name}` has a different number of rows than "
-                f"`{first}`; send one value per row for every input",
+            checks.append(
+                tf.debugging.assert_equal(
+                    tf.shape(values)[0],
+                    rows,
+                    message=f"serving input `{name}` has a different number of rows than "
+                    f"`{first}`; send one value per row for every input",
+                )
             )
             if values.dtype.is_floating:
-                tf.debugging.assert_equal(
-                    tf.reduce_any(tf.math.is_inf(values)),
-                    False,
-                    message=f"serving input `{name}` holds an infinite value; send a finite "
-                    "number, or NaN for a missing one",
+                checks.append(
+                    tf.debugging.assert_equal(
+                        tf.reduce_any(tf.math.is_inf(values)),
+                        False,
+                        message=f"serving input `{name}` holds an infinite value; send a "
+                        "finite number, or NaN for a missing one",
+                    )
                 )
+        # The model waits for the checks: a graph runs independent ops in any order.
+        with tf.control_dependencies(checks):
+            rows = tf.identity(rows)
         return tf.cond(rows > 0, lambda: model(inputs, training=False), empty_outputs)
 
     return serve

@@ -3,8 +3,10 @@
 Each active modality rebuilds its fitted preprocessing as Keras layers over raw
 columns (``build_serving_input``); the trained numeric model reads what they give,
 and a last layer decodes its outputs as ``TargetEncoder.decode`` and
-``TargetEncoder.probabilities`` do. The Keras model is exported as a TensorFlow
-SavedModel by ``datasets.ServingModelDataset``.
+``TargetEncoder.probabilities`` do. When training read missing-value markers, a layer
+per marked input (``missing_values.MarkersAsMissing``) comes first, so the modalities'
+layers see a marker as the missing value it stands for, as in the pipeline. The Keras
+model is exported as a TensorFlow SavedModel by ``datasets.ServingModelDataset``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from multimodal_keras.missing_values import MarkersAsMissing, applies_to
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities.base import serving_name
 from multimodal_keras.model.train import input_names
 from multimodal_keras.targets import BINARY, LOG, LOG1P, NO_TRANSFORM, REGRESSION, TargetEncoder
 
@@ -89,13 +93,24 @@ def decode_layer(target_encoder: TargetEncoder) -> DecodePredictions:
     )
 
 
+def keyed_model(inputs: dict[str, Any], outputs: Any, name: str) -> keras.Model:
+    """A functional model whose inputs are keyed by column name."""
+    with warnings.catch_warnings():
+        # Keyed by column name on purpose: ``serve`` takes the table's names, the signature
+        # each input's own (``serving_name``); Keras warns when the two differ.
+        warnings.filterwarnings("ignore", "When providing `inputs` as a dict", UserWarning)
+        return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
 def build_serving_model(
     trained_model: keras.Model,
     target_encoder: TargetEncoder,
     preprocessors: Mapping[str, Any],
+    missing_value_markers: Mapping[str, list[str]],
 ) -> keras.Model:
     """One named raw input per feature column, the fitted preprocessing, the trained model.
 
+    Inputs whose column has missing-value markers read them as missing values first.
     Outputs ``prediction`` (the label as a string, or the value) and, for classification,
     ``probabilities`` (one column per class, in ``target_encoder.classes`` order).
     """
@@ -105,8 +120,23 @@ def build_serving_model(
         raw.update(columns)
         model_inputs[name] = model_input
     outputs = decode_layer(target_encoder)(trained_model(model_inputs))
-    with warnings.catch_warnings():
-        # Keyed by column name on purpose: ``serve`` takes the table's names, the signature
-        # each input's own (``serving_name``); Keras warns when the two differ.
-        warnings.filterwarnings("ignore", "When providing `inputs` as a dict", UserWarning)
-        return keras.Model(inputs=raw, outputs=outputs, name="serving_model")
+    marked = {
+        column: list(markers)
+        for column, markers in missing_value_markers.items()
+        if column in raw and applies_to(markers, raw[column].dtype)
+    }
+    if not marked:
+        return keyed_model(raw, outputs, "serving_model")
+    # The raw values' model, behind inputs of the same names that read markers as missing.
+    values = keyed_model(raw, outputs, "serving_values")
+    inputs = {
+        column: keras.Input(shape=(), dtype=tensor.dtype, name=tensor.name)
+        for column, tensor in raw.items()
+    }
+    read = {
+        column: MarkersAsMissing(marked[column], name=f"{serving_name(column)}_markers")(tensor)
+        if column in marked
+        else tensor
+        for column, tensor in inputs.items()
+    }
+    return keyed_model(inputs, values(read), "serving_model")

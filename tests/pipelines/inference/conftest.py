@@ -49,9 +49,18 @@ TINY_TOWERS: dict[str, dict[str, Any]] = {
 }
 
 
+# Cell values the tiny project reads as missing: the table's list, and a text column's own.
+MARKERS = ["?", "-999"]
+TEXT_MARKERS = ["n/a"]
+
+
 def tiny_parameters() -> dict[str, Any]:
-    """The parameters of ``conf/base`` with tiny images, towers and one epoch."""
+    """The parameters of ``conf/base`` with tiny images, towers and one epoch, and the
+    missing-value markers ``MARKERS`` (``TEXT_MARKERS`` for the first text column)."""
     params = load_conf("parameters")
+    params["table"]["missing_values"] = list(MARKERS)
+    first_text = configured_columns(params["text"])[0]
+    params["table"]["missing_values_per_column"] = {first_text: list(TEXT_MARKERS)}
     params["image"].update(height=IMAGE_SIZE, width=IMAGE_SIZE, chunk_size=64)
     params["text"].update(max_tokens=100, sequence_length=8)
     for name, tower in TINY_TOWERS.items():
@@ -79,6 +88,7 @@ class TrainedProject:
     preprocessors: dict[str, Any]
     target_encoder: TargetEncoder
     trained_model: keras.Model
+    missing_value_markers: dict[str, list[str]]
 
     def modality_params(self) -> dict[str, Any]:
         return {name: self.params[name] for name in MODALITIES}
@@ -94,7 +104,7 @@ def train_tiny_project() -> TrainedProject:
     params = tiny_parameters()
     modality_params = {name: params[name] for name in MODALITIES}
     raw = make_table(feature_columns(params), params["table"]["target"], 160, params["demo"], 3)
-    primary = validate_table(raw, params["table"], params["split"], **modality_params)
+    primary, markers = validate_table(raw, params["table"], params["split"], **modality_params)
     split = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, split, params["table"])
     preprocessors = {
@@ -120,6 +130,7 @@ def train_tiny_project() -> TrainedProject:
         preprocessors,
         target_encoder,
         trained,
+        markers,
     )
 
 
@@ -141,6 +152,7 @@ def score_with_pipeline(project: TrainedProject, new_rows: pd.DataFrame) -> pd.D
         "inference_table": new_rows,
         "trained_model": project.trained_model,
         "target_encoder": project.target_encoder,
+        "missing_value_markers": project.missing_value_markers,
         **{f"{name}.preprocessor": value for name, value in project.preprocessors.items()},
         **{f"params:{name}": project.params[name] for name in ("table", "inference")},
         **{f"params:{name}": project.params[name] for name in MODALITIES},
@@ -175,3 +187,27 @@ def with_unseen_and_missing(project: TrainedProject, rows: pd.DataFrame) -> pd.D
         rows.loc[~every_other & (np.arange(len(rows)) % 4 == 1), column] = ""
     rows["not_a_feature"] = "ignored"
     return rows[rows.columns[::-1]]
+
+
+def with_markers(project: TrainedProject, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows with missing-value markers in every other row, and the same rows with those
+    cells empty instead.
+
+    Categorical cells: ``MARKERS[0]``, with spaces around it in every fourth row; numerical
+    cells: ``MARKERS[1]`` as a number; the first text column: its own ``TEXT_MARKERS[0]``.
+    """
+    marked, emptied = rows.copy(), rows.copy()
+    columns = feature_columns(project.params)
+    positions = np.arange(len(rows))
+    chosen = positions % 2 == 0
+    for column in columns["categorical"]:
+        values = np.where(positions % 4 == 0, f"  {MARKERS[0]} ", MARKERS[0])
+        marked[column] = marked[column].astype("object").where(~chosen, values)
+        emptied[column] = emptied[column].astype("object").where(~chosen, None)
+    for column in columns["numerical"]:
+        marked[column] = marked[column].where(~chosen, float(MARKERS[1]))
+        emptied[column] = emptied[column].where(~chosen, np.nan)
+    text = columns["text"][0]
+    marked[text] = marked[text].astype("object").where(~chosen, TEXT_MARKERS[0])
+    emptied[text] = emptied[text].astype("object").where(~chosen, None)
+    return marked, emptied

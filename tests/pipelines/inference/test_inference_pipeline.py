@@ -12,9 +12,11 @@ from multimodal_keras.model.train import input_names
 from multimodal_keras.pipelines.features.nodes import transform_for
 from multimodal_keras.pipelines.inference.nodes import validate_inference_table
 from tests.pipelines.inference.conftest import (
+    MARKERS,
     TrainedProject,
     feature_columns,
     score_with_pipeline,
+    with_markers,
     with_unseen_and_missing,
 )
 
@@ -57,7 +59,10 @@ def test_a_missing_numerical_value_is_encoded_as_its_training_imputation_value(
     rows.loc[0, column] = np.nan
     rows.loc[1, column] = imputer.statistics_[0]
     validated = validate_inference_table(
-        rows, trained_project.params["table"], **trained_project.modality_params()
+        rows,
+        trained_project.params["table"],
+        trained_project.missing_value_markers,
+        **trained_project.modality_params(),
     )
     encoded = transform_for("numerical")(preprocessor, validated).set_index("row_id")
     assert encoded.loc[0, column] == encoded.loc[1, column]
@@ -92,4 +97,17 @@ def test_the_target_column_is_ignored_when_present(trained_project: TrainedProje
     pd.testing.assert_frame_equal(
         score_with_pipeline(trained_project, with_target),
         score_with_pipeline(trained_project, rows),
+    )
+
+
+def test_rows_with_missing_value_markers_are_scored_as_the_same_rows_with_the_cells_empty(
+    trained_project: TrainedProject,
+):
+    marked, emptied = with_markers(trained_project, trained_project.test_rows())
+    # A numerical column as a CSV file holds it: text, "?" where a number is missing.
+    number = feature_columns(trained_project.params)["numerical"][0]
+    marked[number] = marked[number].astype("string").where(emptied[number].notna(), MARKERS[0])
+    pd.testing.assert_frame_equal(
+        score_with_pipeline(trained_project, marked),
+        score_with_pipeline(trained_project, emptied),
     )

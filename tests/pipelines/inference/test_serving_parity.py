@@ -23,12 +23,13 @@ from tests.pipelines.inference.conftest import (
     TrainedProject,
     feature_columns,
     score_with_pipeline,
+    with_markers,
     with_unseen_and_missing,
 )
 
 CLIENT = Path(__file__).with_name("serving_client.py")
 TOLERANCE = 1e-5
-CASES = ["test_rows", "unseen_and_missing", "committed_sample"]
+CASES = ["test_rows", "unseen_and_missing", "committed_sample", "missing_value_markers"]
 
 
 def client_feed(rows: pd.DataFrame, columns: dict[str, list[str]]) -> dict[str, np.ndarray]:
@@ -47,7 +48,8 @@ def client_feed(rows: pd.DataFrame, columns: dict[str, list[str]]) -> dict[str, 
 def parity_cases(trained_project: TrainedProject, tmp_path_factory) -> dict[str, tuple]:
     """Per case, the pipeline's predictions and what the exported model returned in a fresh
     TensorFlow-only process: the test rows as they are, with unseen and missing values,
-    and the committed sample of new rows."""
+    the committed sample of new rows, and the test rows with missing-value markers
+    (category and text strings, numeric sentinels)."""
     folder = tmp_path_factory.mktemp("serving")
     model_dir = folder / "serving"
     ServingModelDataset(filepath=str(model_dir)).save(
@@ -55,6 +57,7 @@ def parity_cases(trained_project: TrainedProject, tmp_path_factory) -> dict[str,
             trained_project.trained_model,
             trained_project.target_encoder,
             trained_project.preprocessors,
+            trained_project.missing_value_markers,
         )
     )
     test_rows = trained_project.test_rows()
@@ -62,6 +65,7 @@ def parity_cases(trained_project: TrainedProject, tmp_path_factory) -> dict[str,
         "test_rows": test_rows,
         "unseen_and_missing": with_unseen_and_missing(trained_project, test_rows),
         "committed_sample": pd.read_parquet(SAMPLE),
+        "missing_value_markers": with_markers(trained_project, test_rows)[0],
     }
     columns = feature_columns(trained_project.params)
     arguments = []

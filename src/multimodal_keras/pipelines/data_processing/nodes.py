@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from multimodal_keras import missing_values
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
 from multimodal_keras.targets import TargetEncoder, fit_target_encoder, infer_task
@@ -21,27 +22,34 @@ def validate_table(
     table: Mapping[str, Any],
     split: Mapping[str, Any],
     **modalities: Mapping[str, Any],
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Check the raw table against the configured columns and add a stable ``row_id``.
 
     Args:
         raw_table: The user's table, as the catalog loads it.
-        table: ``params:table``: the target, the task, the id column and the missing-target policy.
+        table: ``params:table``: the target, the task, the id column, the missing-target
+            policy and the missing-value markers.
         split: ``params:split``: only its group column is checked here.
         **modalities: ``params:<modality>`` for each modality, with its configured columns.
 
     Returns:
-        The primary table: ``row_id``, then the configured columns, rows without a target dropped.
+        The primary table: ``row_id``, then the configured columns, cells holding a
+        missing-value marker missing, rows without a target dropped; and
+        ``missing_value_markers``: each feature column and the target with the markers
+        read as missing in it (those that have any), which scoring and the serving
+        export apply in turn.
     """
     features = feature_columns(modalities)
-    primary = validate(raw_table, table, split.get("group_column"), modalities)
+    columns = [column for names in features.values() for column in names]
+    markers = missing_values.resolve(table, [*columns, table["target"]])
+    primary = validate(raw_table, table, split.get("group_column"), modalities, markers)
     logger.info(
         "Validated %d rows and %d columns (%s).",
         len(primary),
         primary.shape[1] - 1,
         ", ".join(f"{name}: {len(cols)}" for name, cols in features.items()),
     )
-    return primary
+    return primary, markers
 
 
 def split_rows(

@@ -24,7 +24,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "split": "params:split",
                     **modality_params,
                 },
-                outputs="primary_table",
+                outputs=["primary_table", "missing_value_markers"],
                 name="validate_table",
             ),
             node(

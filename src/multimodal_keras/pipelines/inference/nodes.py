@@ -20,19 +20,27 @@ logger = logging.getLogger(__name__)
 
 
 def validate_inference_table(
-    inference_table: pd.DataFrame, table: Mapping[str, Any], **modalities: Mapping[str, Any]
+    inference_table: pd.DataFrame,
+    table: Mapping[str, Any],
+    missing_value_markers: Mapping[str, list[str]],
+    **modalities: Mapping[str, Any],
 ) -> pd.DataFrame:
     """Check the rows to score against the configured feature columns and add ``row_id``.
 
     Args:
         inference_table: The new rows, as the catalog loads them; no target needed.
         table: ``params:table``: only its id column is used.
+        missing_value_markers: Per column, the cell values training read as missing values
+            (recorded by training, so scoring reads them as the model was trained).
         **modalities: ``params:<modality>`` for each modality, with its configured columns.
 
     Returns:
-        ``inference_rows``: ``row_id``, then the feature columns, in the table's row order.
+        ``inference_rows``: ``row_id``, then the feature columns, in the table's row order,
+        markers read as missing values.
     """
-    rows = validate_new_rows(inference_table, table.get("id_column"), modalities)
+    rows = validate_new_rows(
+        inference_table, table.get("id_column"), modalities, missing_value_markers
+    )
     dropped = sorted(set(map(str, inference_table.columns)) - set(map(str, rows.columns)))
     logger.info(
         "Validated %d rows to score; left out columns the model does not read: %s.",

@@ -35,6 +35,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "inference_table": "inference_table",
                     "table": "params:table",
+                    "missing_value_markers": "missing_value_markers",
                     **per_modality("params:{}"),
                 },
                 outputs="inference_rows",

@@ -17,6 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "trained_model": "trained_model",
                     "target_encoder": "target_encoder",
                     "metrics": "metrics",
+                    "missing_value_markers": "missing_value_markers",
                     **per_modality("{}.preprocessor"),
                 },
                 outputs="serving_model",
