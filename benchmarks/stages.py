@@ -87,11 +87,10 @@ def _project_stages(catalog: Any, params: dict[str, Any]) -> list[dict[str, Any]
     raw = catalog.load("raw_table")
     modalities = {name: params[name] for name in MODALITIES}
     table, split_params, seed = params["table"], params["split"], params["seed"]
-    markers = data_nodes.resolve_missing_value_markers(table, **modalities)
     node(
         "validation",
-        lambda: data_nodes.validate_table(raw, table, split_params, markers, **modalities),
-        ["primary_table"],
+        lambda: data_nodes.validate_table(raw, table, split_params, **modalities),
+        ["primary_table", "missing_value_markers"],
         len(raw),
     )
     primary = catalog.load("primary_table")

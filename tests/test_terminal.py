@@ -49,7 +49,7 @@ def restore_levels():
 
 @pytest.mark.parametrize("verbosity", ["quiet", "verbose"])
 def test_verbosity_sets_kedro_s_loggers(restore_levels, verbosity):
-    apply_verbosity(verbosity, tf_level_set_by_user=True)
+    apply_verbosity(verbosity)
     levels = {name: logging.getLogger(name).level for name in QUIET_LEVELS}
     if verbosity == "verbose":
         assert set(levels.values()) == {logging.INFO}

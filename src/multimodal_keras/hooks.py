@@ -428,7 +428,9 @@ class RunIntegrityHooks:
         from kedro.framework.project import pipelines
 
         upstream = (pipelines.get("__default__") or Pipeline([node])).to_outputs(integrity.MODEL)
-        names = upstream.all_inputs()  # what the model derives from, not its siblings
+        # What the model derives from, and what the nodes before training wrote beside it
+        # (the missing-value markers validation applied); not the training node's siblings.
+        names = upstream.all_inputs() | (upstream.all_outputs() - set(node.outputs))
         datasets = {
             name: self._catalog.get(name) for name in names if not integrity.is_parameter(name)
         }

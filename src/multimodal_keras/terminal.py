@@ -3,9 +3,11 @@
 TensorFlow writes a few C++ lines to the process's standard error while it is imported
 ("oneDNN custom operations are on", "Could not find cuda drivers"), before its own
 logging starts, so ``TF_CPP_MIN_LOG_LEVEL`` cannot silence them; they read as errors and
-are not. ``quiet_tensorflow_import`` silences standard error for that import only. The
-``verbosity`` parameter (``quiet``, the default, or ``verbose``) brings back those lines,
-TensorFlow's C++ logging and Kedro's line per dataset loaded and saved.
+are not. ``quiet_tensorflow_import`` silences standard error for that import only, unless
+``TF_CPP_MIN_LOG_LEVEL=0`` asks for TensorFlow's every line. TensorFlow is imported while
+Kedro creates the run's context (its parameter validation imports the pipelines), before
+any parameter can be read, so that switch is the environment variable; the ``verbosity``
+parameter (``quiet``, the default, or ``verbose``) brings back Kedro's own lines.
 """
 
 from __future__ import annotations
@@ -96,13 +98,9 @@ def remove_quiet_import() -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, QuietTensorFlowImport)]
 
 
-def apply_verbosity(verbosity: str, tf_level_set_by_user: bool) -> None:
-    """``quiet``: the start-up lines silenced, Kedro's INFO lines left out. ``verbose``: all."""
+def apply_verbosity(verbosity: str) -> None:
+    """``quiet``: Kedro's INFO lines left out. ``verbose``: all of them."""
     verbose = verbosity == VERBOSE
-    if verbose:
-        remove_quiet_import()
-        if not tf_level_set_by_user and TENSORFLOW not in sys.modules:
-            os.environ[TF_LOG_LEVEL] = TF_ALL
     for name, level in QUIET_LEVELS.items():
         logging.getLogger(name).setLevel(logging.INFO if verbose else level)
 
@@ -130,11 +128,9 @@ class TerminalHooks:
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        from multimodal_keras import TF_LOG_LEVEL_SET_BY_USER
-
         self._env = getattr(context.config_loader, "run_env", None) or context.env
         verbosity = context.params.get(self._verbosity_parameter, QUIET)
-        apply_verbosity(str(verbosity), TF_LOG_LEVEL_SET_BY_USER)
+        apply_verbosity(str(verbosity))
 
     @hook_impl
     def before_pipeline_run(self) -> None:

@@ -127,6 +127,7 @@ def test_a_parameter_naming_what_the_table_lacks_stops_the_run_naming_it(
     project, _ = scratch_project
     outcome = kedro_run(project, "--params", assignment)
     assert_stops(outcome, expected, "fix the name(s) or remove the entries in conf/<env>/")
+    assert "No nodes ran" in outcome.output  # refused by validation, before any write
 
 
 def test_every_problem_is_named_in_one_message(scratch_project):

@@ -20,10 +20,7 @@ from kedro.io import AbstractDataset  # noqa: E402
 from scratch_project import PROJECT_ROOT  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES, image  # noqa: E402
-from multimodal_keras.pipelines.data_processing.nodes import (  # noqa: E402
-    resolve_missing_value_markers,
-    validate_table,
-)
+from multimodal_keras.pipelines.data_processing.nodes import validate_table  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
 
 CONF = PROJECT_ROOT / "conf"
@@ -45,8 +42,8 @@ def validated(project: Path, environment: str) -> pd.DataFrame:
         modalities["image"] = modalities["image"] | {
             "root": str(project / modalities["image"]["root"])
         }
-    markers = resolve_missing_value_markers(params["table"], **modalities)
-    return validate_table(raw, params["table"], params["split"], markers, **modalities)
+    primary, _ = validate_table(raw, params["table"], params["split"], **modalities)
+    return primary
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))

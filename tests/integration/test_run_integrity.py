@@ -7,6 +7,7 @@ pickle, a second run while one is going, and commands run before any training.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -98,6 +99,12 @@ def test_a_second_run_in_one_environment_is_refused_and_other_environments_are_a
     assert not lock.exists()
     assert latest(folder / "06_models" / "trained_model.keras").is_file()
     assert len(list((project / "data" / "06_models" / "trained_model.keras").iterdir())) == 1
+
+
+def test_the_lineage_keeps_the_missing_value_markers_validation_applied(project, trained):
+    lineage = json.loads(latest(project / "data/06_models/model_lineage.json").read_text())
+    markers = latest(project / "data/06_models/missing_value_markers.json")
+    assert lineage["artifacts"]["missing_value_markers"]["version"] == markers.parent.name
 
 
 def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(

@@ -21,7 +21,6 @@ from multimodal_keras.pipelines.baseline.nodes import evaluate_baseline, fit_bas
 from multimodal_keras.pipelines.data_processing.nodes import (  # noqa: E402
     encode_target,
     fit_target,
-    resolve_missing_value_markers,
     split_rows,
     validate_table,
 )
@@ -64,8 +63,7 @@ def _table(params: dict[str, Any], rows: int = 120, seed: int = 3, **demo: Any) 
 def _prepare(raw: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
     """Run the data-processing and feature nodes in memory, as the pipeline does."""
     modality_params = {name: params[name] for name in MODALITIES}
-    markers = resolve_missing_value_markers(params["table"], **modality_params)
-    primary = validate_table(raw, params["table"], params["split"], markers, **modality_params)
+    primary, _ = validate_table(raw, params["table"], params["split"], **modality_params)
     assignments = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, assignments, params["table"])
     preprocessors = {

@@ -13,7 +13,6 @@ from multimodal_keras.model.importance import metric_drop, permutation_importanc
 from multimodal_keras.pipelines.data_processing.nodes import (
     encode_target,
     fit_target,
-    resolve_missing_value_markers,
     split_rows,
     validate_table,
 )
@@ -132,8 +131,7 @@ def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     training = {**params["training"], "epochs": 30, "batch_size": 32, "verbose": 0}
     seed = params["seed"]
 
-    markers = resolve_missing_value_markers(params["table"], **modality_params)
-    primary = validate_table(table, params["table"], params["split"], markers, **modality_params)
+    primary, _ = validate_table(table, params["table"], params["split"], **modality_params)
     splits = split_rows(primary, params["table"], params["split"], seed)
     encoder = fit_target(primary, splits, params["table"])
     encoded_target = encode_target(encoder, primary)

@@ -12,7 +12,6 @@ from multimodal_keras.modalities.base import configured_columns
 from multimodal_keras.pipelines.data_processing.nodes import (
     encode_target,
     fit_target,
-    resolve_missing_value_markers,
     split_rows,
     validate_table,
 )
@@ -25,10 +24,11 @@ def modality_parameters(params):
 
 
 def validated(raw: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """``validate_table`` as the pipeline runs it, after ``resolve_missing_value_markers``."""
-    modalities = modality_parameters(params)
-    markers = resolve_missing_value_markers(params["table"], **modalities)
-    return validate_table(raw, params["table"], params["split"], markers, **modalities)
+    """The primary table ``validate_table`` makes of ``raw`` with the given parameters."""
+    primary, _ = validate_table(
+        raw, params["table"], params["split"], **modality_parameters(params)
+    )
+    return primary
 
 
 def test_validate_table_puts_row_id_first_and_keeps_only_configured_columns(
@@ -174,13 +174,17 @@ def test_a_categorical_marker_is_the_missing_category_and_a_numerical_one_is_imp
     assert (imputed[f"missingindicator_{number}"] > 0).all()
 
 
-def test_a_columns_own_markers_replace_the_tables_list_for_it(marked_table):
+def test_a_columns_own_markers_replace_the_tables_list_for_it_and_are_recorded(marked_table):
     raw, params, category, number, marked = marked_table
     params["table"]["missing_values_per_column"] = {category: ["unknown"]}
     raw.loc[1, category] = "unknown"
 
-    primary = validated(raw, params)
+    primary, markers = validate_table(
+        raw, params["table"], params["split"], **modality_parameters(params)
+    )
 
+    assert markers[category] == ["unknown"]
+    assert markers[number] == markers[params["table"]["target"]] == ["?"]
     assert (primary.loc[marked, category] == "?").all()
     assert pd.isna(primary.loc[1, category])
     assert primary[number].isna().to_numpy()[marked].all()

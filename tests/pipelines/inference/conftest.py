@@ -24,7 +24,6 @@ from multimodal_keras.modalities.base import configured_columns  # noqa: E402
 from multimodal_keras.pipelines.data_processing.nodes import (  # noqa: E402
     encode_target,
     fit_target,
-    resolve_missing_value_markers,
     split_rows,
     validate_table,
 )
@@ -105,8 +104,7 @@ def train_tiny_project() -> TrainedProject:
     params = tiny_parameters()
     modality_params = {name: params[name] for name in MODALITIES}
     raw = make_table(feature_columns(params), params["table"]["target"], 160, params["demo"], 3)
-    markers = resolve_missing_value_markers(params["table"], **modality_params)
-    primary = validate_table(raw, params["table"], params["split"], markers, **modality_params)
+    primary, markers = validate_table(raw, params["table"], params["split"], **modality_params)
     split = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, split, params["table"])
     preprocessors = {

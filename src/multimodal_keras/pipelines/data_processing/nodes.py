@@ -17,58 +17,39 @@ from multimodal_keras.validation import feature_columns, validate
 logger = logging.getLogger(__name__)
 
 
-def resolve_missing_value_markers(
-    table: Mapping[str, Any], **modalities: Mapping[str, Any]
-) -> dict[str, list[str]]:
-    """Each column the run reads, with the cell values that mean "missing" in it.
-
-    Args:
-        table: ``params:table``: the target, ``missing_values`` and
-            ``missing_values_per_column``.
-        **modalities: ``params:<modality>`` for each modality, with its configured columns.
-
-    Returns:
-        ``missing_value_markers``: feature column or target to its markers (as text), for
-        the columns that have any. Validation, scoring and the serving export read it.
-    """
-    columns = [column for names in feature_columns(modalities).values() for column in names]
-    markers = missing_values.resolve(table, [*columns, table["target"]])
-    if markers:
-        logger.info("Missing-value markers per column: %s.", markers)
-    return markers
-
-
 def validate_table(
     raw_table: pd.DataFrame,
     table: Mapping[str, Any],
     split: Mapping[str, Any],
-    missing_value_markers: Mapping[str, list[str]],
     **modalities: Mapping[str, Any],
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Check the raw table against the configured columns and add a stable ``row_id``.
 
     Args:
         raw_table: The user's table, as the catalog loads it.
-        table: ``params:table``: the target, the task, the id column and the missing-target policy.
+        table: ``params:table``: the target, the task, the id column, the missing-target
+            policy and the missing-value markers.
         split: ``params:split``: only its group column is checked here.
-        missing_value_markers: Per column, the cell values read as missing values.
         **modalities: ``params:<modality>`` for each modality, with its configured columns.
 
     Returns:
-        The primary table: ``row_id``, then the configured columns, markers read as missing
-        values, rows without a target dropped.
+        The primary table: ``row_id``, then the configured columns, cells holding a
+        missing-value marker missing, rows without a target dropped; and
+        ``missing_value_markers``: each feature column and the target with the markers
+        read as missing in it (those that have any), which scoring and the serving
+        export apply in turn.
     """
     features = feature_columns(modalities)
-    primary = validate(
-        raw_table, table, split.get("group_column"), modalities, missing_value_markers
-    )
+    columns = [column for names in features.values() for column in names]
+    markers = missing_values.resolve(table, [*columns, table["target"]])
+    primary = validate(raw_table, table, split.get("group_column"), modalities, markers)
     logger.info(
         "Validated %d rows and %d columns (%s).",
         len(primary),
         primary.shape[1] - 1,
         ", ".join(f"{name}: {len(cols)}" for name, cols in features.items()),
     )
-    return primary
+    return primary, markers
 
 
 def split_rows(

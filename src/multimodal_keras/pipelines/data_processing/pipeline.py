@@ -6,34 +6,25 @@ from multimodal_keras.pipelines import per_modality
 from multimodal_keras.pipelines.data_processing.nodes import (
     encode_target,
     fit_target,
-    resolve_missing_value_markers,
     split_rows,
     validate_table,
 )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """resolve_missing_value_markers -> validate_table -> split_rows -> fit_target ->
-    encode_target."""
+    """validate_table -> split_rows -> fit_target -> encode_target."""
     modality_params = per_modality("params:{}")
     return Pipeline(
         [
-            node(
-                resolve_missing_value_markers,
-                inputs={"table": "params:table", **modality_params},
-                outputs="missing_value_markers",
-                name="resolve_missing_value_markers",
-            ),
             node(
                 validate_table,
                 inputs={
                     "raw_table": "raw_table",
                     "table": "params:table",
                     "split": "params:split",
-                    "missing_value_markers": "missing_value_markers",
                     **modality_params,
                 },
-                outputs="primary_table",
+                outputs=["primary_table", "missing_value_markers"],
                 name="validate_table",
             ),
             node(
