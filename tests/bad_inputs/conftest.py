@@ -9,6 +9,7 @@ wrong, where and what to do, or the documented handling, and never a traceback.
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -69,6 +70,18 @@ def png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
+class RecordedLines(logging.Handler):
+    """Every log record of a run, as one line each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)-7s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 def kedro_run(project: Path, *arguments: str) -> Outcome:
     """``kedro run ARGUMENTS`` in ``project``, in this process; its output and exit code."""
     # Imported here, not at collection: importing Kedro's project module configures
@@ -79,14 +92,20 @@ def kedro_run(project: Path, *arguments: str) -> Outcome:
 
     previous = Path.cwd()
     os.chdir(project)
+    # conf/logging.yml's console handler writes to the standard output of the moment
+    # logging was configured, not to the runner's: the run's log lines are read from
+    # the records themselves, as that handler formats them.
+    records = RecordedLines()
+    logging.getLogger().addHandler(records)
     try:
         bootstrap_project(project)
         # A wide console keeps each log record on one line, as a wide terminal would.
         runner = CliRunner(env={"COLUMNS": str(LOG_WIDTH)})
         result = runner.invoke(cli, ["run", *arguments], catch_exceptions=True)
     finally:
+        logging.getLogger().removeHandler(records)
         os.chdir(previous)
-    output = result.output
+    output = "\n".join([*records.lines, result.output])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         # An exception Click did not turn into a message: what a user would see as a traceback.
         output += f"\nTraceback (most recent call last):\n{result.exception!r}"
