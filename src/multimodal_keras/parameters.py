@@ -31,6 +31,7 @@ from multimodal_keras.options import (
     PositiveFloat,
     Units,
 )
+from multimodal_keras.search_space import Tuning
 
 CLOSE_MATCH_CUTOFF = 0.6
 
@@ -178,6 +179,7 @@ def schema() -> type[BaseModel]:
         model=(model, ...),
         training=(Training, ...),
         **{name: (module.Options, ...) for name, module in MODALITIES.items()},
+        tuning=(Tuning, ...),
     )
 
 

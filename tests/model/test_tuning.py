@@ -1,0 +1,227 @@
+"""The search of settings, in this process: test rows, seed, resumption, a narrowed space.
+
+Every search here runs the tuning pipeline's node on a 120-row table with the categorical
+and numerical towers only and one epoch per trial, so that a trial takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.model import tuning
+from multimodal_keras.pipelines.data_processing.nodes import encode_target, fit_target, split_rows
+from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+from multimodal_keras.pipelines.tuning.nodes import search_settings
+from multimodal_keras.splitting import TEST, split_positions
+from multimodal_keras.validation import with_row_ids
+from tests.configuration import PROJECT_CONF, load_conf
+
+SPACE = {
+    "training.learning_rate": {"kind": "log_float", "min": 0.001, "max": 0.03},
+    "model.fusion.units": {"kind": "choice", "values": [[4], [8, 4]]},
+    "model.towers.numerical.encoding": {
+        "kind": "choice",
+        "values": ["periodic", "piecewise_linear"],
+    },
+}
+TRIALS = 3
+# What differs between two runs of the same trials: the time they took.
+TIMED = ["seconds"]
+
+
+@pytest.fixture(scope="module")
+def artifacts(make_tiny_table, shared_small_parameters) -> dict[str, Any]:
+    """What the default run saves for the search to read, on 120 rows."""
+    params = copy.deepcopy(shared_small_parameters)
+    params["training"]["epochs"] = 1
+    table = with_row_ids(make_tiny_table(rows=120, seed=4), None)
+    assignments = split_rows(table, params["table"], params["split"], seed=0)
+    target_encoder = fit_target(table, assignments, params["table"])
+    # Tabular towers only: a trial then takes a few seconds.
+    options = {name: params[name] for name in MODALITIES} | {
+        name: {**params[name], "columns": []} for name in ("text", "image")
+    }
+    preprocessors = {
+        name: fit_preprocessor_for(name)(table, assignments, options[name]) for name in MODALITIES
+    }
+    return {
+        "params": params,
+        "target_encoder": target_encoder,
+        "encoded_target": encode_target(target_encoder, table),
+        "split_assignments": assignments,
+        "preprocessors": preprocessors,
+        "features": {name: transform_for(name)(p, table) for name, p in preprocessors.items()},
+    }
+
+
+def search(
+    artifacts: dict[str, Any],
+    directory: Path,
+    features: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+    **settings: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The tuning pipeline's node on the artifacts, its state in ``directory``."""
+    params = artifacts["params"]
+    tuning_settings = copy.deepcopy(params["tuning"]) | {
+        "space": SPACE,
+        "max_trials": TRIALS,
+        "budget_minutes": None,
+        "directory": str(directory),
+    }
+    tuning_settings.update(settings)
+    return search_settings(
+        artifacts["target_encoder"],
+        artifacts["encoded_target"],
+        artifacts["split_assignments"],
+        params["model"],
+        training or params["training"],
+        tuning_settings,
+        params["seed"],
+        **{f"{name}_preprocessor": p for name, p in artifacts["preprocessors"].items()},
+        **{f"{name}_features": f for name, f in (features or artifacts["features"]).items()},
+    )
+
+
+def without_time(trials: pd.DataFrame) -> pd.DataFrame:
+    return trials.drop(columns=TIMED)
+
+
+@pytest.fixture(scope="module")
+def first_search(artifacts, tmp_path_factory) -> tuple[pd.DataFrame, dict[str, Any], Path]:
+    """One uninterrupted search of three trials; the others are compared with it."""
+    directory = tmp_path_factory.mktemp("first_search")
+    trials, tuned = search(artifacts, directory)
+    return trials, tuned, directory
+
+
+def test_a_search_runs_its_trials_and_keeps_the_best_settings(first_search):
+    trials, tuned, _ = first_search
+
+    assert trials["trial"].tolist() == [1, 2, 3]
+    assert set(trials["status"]) == {"completed"}
+    assert set(trials.columns) >= set(SPACE) | {"score", "epochs", "seconds", "metric"}
+    assert set(trials["metric"]) == {"val_auc"}
+    best = trials.loc[trials["score"].idxmax()]
+    assert tuned["training"]["learning_rate"] == pytest.approx(best["training.learning_rate"])
+    assert tuned["model"]["towers"]["numerical"]["encoding"] == (
+        best["model.towers.numerical.encoding"]
+    )
+    assert str(tuned["model"]["fusion"]["units"]).replace(" ", "") == (
+        best["model.fusion.units"].replace(" ", "")
+    )
+
+
+def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path):
+    trials, _, directory = first_search
+    test_rows = split_positions(artifacts["split_assignments"], TEST)
+    poisoned = dict(artifacts["features"])
+    for name in ("categorical", "numerical"):
+        frame = poisoned[name].copy()
+        values = [column for column in frame.columns if column != "row_id"]
+        frame[values] = frame[values].astype(float)
+        frame.loc[frame.index[test_rows], values] = np.nan
+        poisoned[name] = frame
+
+    again, _ = search(artifacts, tmp_path, features=poisoned)
+
+    pd.testing.assert_frame_equal(without_time(again), without_time(trials))
+    # The search's identity (its folder) hashes the rows it reads: not the test rows.
+    assert [path.name for path in tmp_path.iterdir()] == [
+        path.name for path in directory.iterdir()
+    ]
+
+
+def test_the_same_seed_gives_the_same_trials(artifacts, first_search, tmp_path):
+    trials, tuned, _ = first_search
+
+    again, tuned_again = search(artifacts, tmp_path)
+
+    pd.testing.assert_frame_equal(without_time(again), without_time(trials))
+    assert tuned_again == tuned
+
+
+def test_an_interrupted_search_resumes_and_ends_as_an_uninterrupted_one(
+    artifacts, first_search, tmp_path, monkeypatch
+):
+    trials, tuned, _ = first_search
+    started = []
+
+    def interrupted_during_the_second_trial(*args: Any, **kwargs: Any) -> Any:
+        started.append(1)
+        if len(started) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    original = tuning.fit_model
+    monkeypatch.setattr(tuning, "fit_model", interrupted_during_the_second_trial)
+    with pytest.raises(KeyboardInterrupt):
+        search(artifacts, tmp_path)
+    monkeypatch.setattr(tuning, "fit_model", original)
+
+    resumed, tuned_resumed = search(artifacts, tmp_path)
+
+    assert len(started) == 2  # the first trial ran before the interruption, and not again
+    assert len(resumed) == len(trials) == TRIALS
+    pd.testing.assert_frame_equal(without_time(resumed), without_time(trials))
+    assert tuned_resumed == tuned
+
+
+def test_a_space_narrowed_in_an_environment_is_searched_and_nothing_else(artifacts, tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(PROJECT_CONF / "base", conf / "base")
+    base_space = load_conf("parameters")["tuning"]["space"]
+    narrowed = {path: None for path in base_space} | {
+        "training.learning_rate": {"kind": "choice", "values": [0.003, 0.03]},
+        "model.towers.numerical.encoding": {"kind": "choice", "values": ["piecewise_linear"]},
+    }
+    (conf / "narrow").mkdir()
+    (conf / "narrow" / "parameters.yml").write_text(
+        yaml.safe_dump({"tuning": {"space": narrowed}})
+    )
+    space = load_conf("parameters", conf, "narrow")["tuning"]["space"]
+
+    trials, tuned = search(artifacts, tmp_path / "tuner", space=space, max_trials=4)
+
+    searched = ["training.learning_rate", "model.towers.numerical.encoding"]
+    assert [column for column in trials.columns if "." in column] == searched
+    # Two combinations in all: the search ends when it has tried both, before max_trials.
+    assert sorted(trials["training.learning_rate"]) == [0.003, 0.03]
+    assert set(trials["model.towers.numerical.encoding"]) == {"piecewise_linear"}
+    assert set(tuned) == {"training", "model"}
+    assert tuned["training"]["learning_rate"] in (0.003, 0.03)
+
+
+def test_the_trials_train_under_the_mirrored_strategy(artifacts, tmp_path, monkeypatch):
+    strategies = []
+    original = tuning.fit_model
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        strategies.append(type(kwargs["strategy"]).__name__)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "fit_model", recording)
+    training = copy.deepcopy(artifacts["params"]["training"])
+    training["distribution"] = {"strategy": "mirrored", "logical_cpus": None}
+
+    trials, _ = search(artifacts, tmp_path, training=training, max_trials=1)
+
+    # One device here: logical CPUs need a fresh process (tests/integration).
+    assert strategies == ["MirroredStrategy"]
+    assert trials["status"].tolist() == ["completed"]
+
+
+def test_a_multi_worker_search_is_refused_in_one_sentence(artifacts, tmp_path):
+    training = copy.deepcopy(artifacts["params"]["training"])
+    training["distribution"] = {"strategy": "multi_worker", "logical_cpus": None}
+    with pytest.raises(ValueError, match=r"^The search runs on one machine, .*default\.$"):
+        search(artifacts, tmp_path, training=training)
