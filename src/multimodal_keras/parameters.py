@@ -135,6 +135,7 @@ class Training(Options):
     deterministic: bool
     verbose: AUTO | Literal[0, 1, 2]
     distribution: Distribution
+    use_tuned: bool
 
 
 class Fusion(Options):
