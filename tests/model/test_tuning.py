@@ -30,7 +30,7 @@ SPACE = {
     "model.fusion.units": {"kind": "choice", "values": [[4], [8, 4]]},
     "model.towers.numerical.encoding": {
         "kind": "choice",
-        "values": ["periodic", "piecewise_linear"],
+        "values": ["auto", "periodic", "piecewise_linear"],
     },
 }
 TRIALS = 3
@@ -104,13 +104,20 @@ def first_search(artifacts, tmp_path_factory) -> tuple[pd.DataFrame, dict[str, A
     return trials, tuned, directory
 
 
-def test_a_search_runs_its_trials_and_keeps_the_best_settings(first_search):
+def test_a_search_runs_its_trials_and_keeps_the_best_settings(artifacts, first_search):
     trials, tuned, _ = first_search
+    params = artifacts["params"]
 
     assert trials["trial"].tolist() == [1, 2, 3]
     assert set(trials["status"]) == {"completed"}
     assert set(trials.columns) >= set(SPACE) | {"score", "epochs", "seconds", "metric"}
     assert set(trials["metric"]) == {"val_auc"}
+    # The space holds the configured settings, so the first trial trains them.
+    first = trials.iloc[0]
+    assert first["training.learning_rate"] == params["training"]["learning_rate"]
+    assert first["model.fusion.units"] == str(params["model"]["fusion"]["units"])
+    assert first["model.towers.numerical.encoding"] == "auto"
+    assert trials["training.learning_rate"].nunique() == TRIALS
     best = trials.loc[trials["score"].idxmax()]
     assert tuned["training"]["learning_rate"] == pytest.approx(best["training.learning_rate"])
     assert tuned["model"]["towers"]["numerical"]["encoding"] == (

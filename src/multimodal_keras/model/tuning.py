@@ -52,6 +52,7 @@ from multimodal_keras.search_space import (
     TRIAL_COLUMNS,
     SearchEntry,
     describe_value,
+    lookup,
     with_settings,
 )
 from multimodal_keras.targets import TargetEncoder
@@ -121,6 +122,21 @@ class Dimension:
             return self.labels[drawn]
         return int(drawn) if self.entry.kind == INT else float(drawn)
 
+    def drawn_for(self, value: Any) -> tuple[bool, Any]:
+        """(whether the space holds it, KerasTuner's value) for a value of the setting."""
+        entry = self.entry
+        if entry.kind == CHOICE:
+            for drawn, choice in self.labels.items():
+                if choice == value and type(choice) is type(value):
+                    return True, drawn
+            return False, None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False, None
+        inside = float(entry.min or 0) <= value <= float(entry.max or 0)
+        if entry.kind == INT:
+            return inside and float(value).is_integer(), int(value)
+        return inside, float(value)
+
     def shown(self, drawn: Any) -> Any:
         """The value as the trials table holds it: a number, a bool or a name, or the YAML
         text of every value of a choice KerasTuner takes as text (one type per column)."""
@@ -144,17 +160,26 @@ def hyperparameters(dimensions: list[Dimension]) -> keras_tuner.HyperParameters:
 
 
 # ---------------------------------------------------------------------------------------
-# Oracles that respect the time budget
+# Oracles: the configured settings first, within the time budget
 
 
 class BudgetedOracle:
-    """Mixin for a KerasTuner oracle: no trial starts once ``deadline`` has passed."""
+    """Mixin for a KerasTuner oracle: the configured settings first, and no trial once
+    ``deadline`` has passed.
+
+    ``configured`` holds KerasTuner's values of the run's own settings when the space holds
+    every one of them: the search's first trial trains them, so that its best never scores
+    below the configuration on the validation rows (unless the budget cuts that trial short).
+    """
 
     deadline: float | None = None
+    configured: dict[str, Any] | None = None
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return {"status": TrialStatus.STOPPED, "values": None}
+        if self.configured is not None and not self.trials:  # type: ignore[attr-defined]
+            return {"status": TrialStatus.RUNNING, "values": dict(self.configured)}
         return super().populate_space(trial_id)  # type: ignore[misc]
 
 
@@ -354,6 +379,19 @@ def brief_settings(settings: Mapping[str, Any]) -> str:
     )
 
 
+def configured_values(dimensions: list[Dimension], fixed: FixedSettings) -> dict[str, Any] | None:
+    """KerasTuner's values of the run's own settings, or None when one lies outside the space."""
+    blocks = {"model": fixed.model, "training": fixed.training}
+    values = {}
+    for dimension in dimensions:
+        found, value = lookup(blocks, dimension.path)
+        held, drawn = dimension.drawn_for(value) if found else (False, None)
+        if not held:
+            return None
+        values[dimension.path] = drawn
+    return values
+
+
 @dataclass
 class SearchResult:
     """The trials of a search, in the order they started, and the best trial's settings."""
@@ -419,6 +457,7 @@ def search(
         max_consecutive_failed_trials=int(tuning["max_consecutive_failed_trials"]),
     )
     by_path = {d.path: d for d in dimensions}
+    oracle.configured = configured_values(dimensions, fixed)
 
     def train(drawn: dict[str, Any]) -> dict[str, float]:
         settings = {path: by_path[path].value(value) for path, value in drawn.items()}
@@ -474,6 +513,8 @@ def search(
         metric,
         len(data.validation),
     )
+    if oracle.configured is not None and not oracle.trials:
+        logger.info("Trial 1 trains the configured settings: the space holds every one.")
     with quiet_retracing():
         tuner.search(verbose=0)
     out_of_time = oracle.deadline is not None and time.monotonic() >= oracle.deadline
