@@ -7,8 +7,11 @@ and numerical towers only and one epoch per trial, so that a trial takes a few s
 from __future__ import annotations
 
 import copy
+import itertools
 import shutil
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -181,6 +184,24 @@ def test_an_interrupted_search_resumes_and_ends_as_an_uninterrupted_one(
     assert len(resumed) == len(trials) == TRIALS
     pd.testing.assert_frame_equal(without_time(resumed), without_time(trials))
     assert tuned_resumed == tuned
+
+
+def test_no_trial_starts_once_the_budget_is_spent_and_a_running_one_stops_after_its_epoch(
+    artifacts, tmp_path, monkeypatch
+):
+    # The search's clock reads a minute later at each look: the budget of 1.5 minutes is
+    # spent during the first trial's first epoch.
+    clock = itertools.count(start=0.0, step=60.0)
+    looks = SimpleNamespace(monotonic=lambda: next(clock), perf_counter=time.perf_counter)
+    monkeypatch.setattr(tuning, "time", looks)
+    training = copy.deepcopy(artifacts["params"]["training"])
+    training["epochs"] = 3
+
+    trials, tuned = search(artifacts, tmp_path, training=training, budget_minutes=1.5)
+
+    assert trials["status"].tolist() == ["stopped_by_budget"]
+    assert trials["epochs"].tolist() == [1]
+    assert set(tuned) == {"model", "training"}
 
 
 def test_a_space_narrowed_in_an_environment_is_searched_and_nothing_else(artifacts, tmp_path):
