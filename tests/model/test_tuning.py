@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.model import tuning
 from multimodal_keras.pipelines.data_processing.nodes import encode_target, fit_target, split_rows
@@ -246,6 +247,18 @@ def test_the_trials_train_under_the_mirrored_strategy(artifacts, tmp_path, monke
     # One device here: logical CPUs need a fresh process (tests/integration).
     assert strategies == ["MirroredStrategy"]
     assert trials["status"].tolist() == ["completed"]
+
+
+def test_trials_failing_in_a_row_stop_the_search_in_one_sentence(artifacts, tmp_path, monkeypatch):
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("out of memory for this batch size")
+
+    monkeypatch.setattr(tuning, "fit_model", failing)
+    with pytest.raises(MultimodalKerasError) as stopped:
+        search(artifacts, tmp_path, max_consecutive_failed_trials=2)
+    assert str(stopped.value).startswith(
+        "2 trials in a row failed, the last with ValueError: out of memory for this batch size;"
+    )
 
 
 def test_a_multi_worker_search_is_refused_in_one_sentence(artifacts, tmp_path):

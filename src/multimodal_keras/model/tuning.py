@@ -69,6 +69,8 @@ ORACLE_SEED_OFFSET = 1
 UNNAMED_TRAINING = ("verbose", "use_tuned")
 DIGEST_ROWS = 4096  # rows read at a time while the rows' inputs are hashed
 NAME_DIGITS = 16  # hexadecimal digits of the digest in a search's folder name
+# How KerasTuner's error begins when max_consecutive_failed_trials trials failed in a row.
+CONSECUTIVE_FAILURES = "Number of consecutive failures exceeded"
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,6 +352,12 @@ def search_name(
     return f"search_{digest.hexdigest()[:NAME_DIGITS]}"
 
 
+def last_line(message: str) -> str:
+    """The last line of a failure's message (a traceback's names the exception)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
 def metric_of(trial: Trial, name: str) -> float | None:
     """A trial's last reported value of a metric, or None."""
     if not trial.metrics.exists(name):
@@ -468,8 +476,8 @@ def search(
         status = status_of(trial)
         settings = brief_settings(shown_settings(dimensions, trial))
         if status == FAILED:
-            cause = (trial.message or "").strip().splitlines()[-1:] or ["no message"]
-            logger.warning("Trial %d failed (%s); %s.", number, cause[0], settings)
+            cause = last_line(trial.message or "")
+            logger.warning("Trial %d failed (%s); %s.", number, cause, settings)
             return
         leader = oracle.get_best_trials(1)[0]
         logger.info(
@@ -516,7 +524,17 @@ def search(
     if oracle.configured is not None and not oracle.trials:
         logger.info("Trial 1 trains the configured settings: the space holds every one.")
     with quiet_retracing():
-        tuner.search(verbose=0)
+        try:
+            tuner.search(verbose=0)
+        except RuntimeError as error:
+            if not str(error).startswith(CONSECUTIVE_FAILURES):
+                raise
+            raise MultimodalKerasError(
+                f"{tuning['max_consecutive_failed_trials']} trials in a row failed, the last "
+                f"with {last_line(str(error))}; the log names each failed trial's settings: "
+                "narrow tuning.space away from them, or raise "
+                "tuning.max_consecutive_failed_trials."
+            ) from error
     out_of_time = oracle.deadline is not None and time.monotonic() >= oracle.deadline
     if not out_of_time and (max_trials is None or len(oracle.trials) < max_trials):
         logger.info(
