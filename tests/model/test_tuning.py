@@ -25,6 +25,7 @@ from multimodal_keras.model import tuning
 from multimodal_keras.pipelines.data_processing.nodes import encode_target, fit_target, split_rows
 from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
 from multimodal_keras.pipelines.tuning.nodes import search_settings
+from multimodal_keras.search_space import SearchEntry
 from multimodal_keras.splitting import TEST, split_positions
 from multimodal_keras.validation import with_row_ids
 from tests.configuration import PROJECT_CONF, load_conf
@@ -266,3 +267,21 @@ def test_a_multi_worker_search_is_refused_in_one_sentence(artifacts, tmp_path):
     training["distribution"] = {"strategy": "multi_worker", "logical_cpus": None}
     with pytest.raises(ValueError, match=r"^The search runs on one machine, .*default\.$"):
         search(artifacts, tmp_path, training=training)
+
+
+@pytest.mark.parametrize(
+    ("entry", "drawn", "setting"),
+    [
+        ({"kind": "float", "min": 0.0, "max": 0.4, "step": 0.1}, 0.30000000000000004, 0.3),
+        ({"kind": "float", "min": 0.05, "max": 0.45, "step": 0.1}, 0.15000000000000002, 0.15),
+        ({"kind": "choice", "values": [[64], [128, 64]]}, "[128, 64]", [128, 64]),
+        ({"kind": "choice", "values": ["auto", 64]}, "64", 64),
+        ({"kind": "int", "min": 2, "max": 8}, 5, 5),
+    ],
+)
+def test_what_keras_tuner_draws_is_the_settings_own_value(entry, drawn, setting):
+    dimension = tuning.Dimension("some.setting", SearchEntry.model_validate(entry))
+    assert dimension.value(drawn) == setting
+    assert type(dimension.value(drawn)) is type(setting)
+    held, again = dimension.drawn_for(setting)  # a configured value, offered to KerasTuner
+    assert held and dimension.value(again) == setting

@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import keras
@@ -47,6 +48,7 @@ from multimodal_keras.model.inputs import RowBatches
 from multimodal_keras.model.train import fit_model, monitored
 from multimodal_keras.search_space import (
     CHOICE,
+    FLOAT,
     INT,
     LOG_FLOAT,
     TRIAL_COLUMNS,
@@ -119,10 +121,17 @@ class Dimension:
             hyperparameters.Float(self.path, entry.min, entry.max, step=entry.step)
 
     def value(self, drawn: Any) -> Any:
-        """The setting's value for what KerasTuner drew."""
-        if self.entry.kind == CHOICE:
+        """The setting's value for what KerasTuner drew; a point of a float grid is written
+        with the grid's own decimals (0.3, where KerasTuner's min + 3 × step gives
+        0.30000000000000004)."""
+        entry = self.entry
+        if entry.kind == CHOICE:
             return self.labels[drawn]
-        return int(drawn) if self.entry.kind == INT else float(drawn)
+        if entry.kind == INT:
+            return int(drawn)
+        if entry.kind == FLOAT and entry.step is not None:
+            return round(float(drawn), max(decimals(entry.min), decimals(entry.step)))
+        return float(drawn)
 
     def drawn_for(self, value: Any) -> tuple[bool, Any]:
         """(whether the space holds it, KerasTuner's value) for a value of the setting."""
@@ -146,6 +155,12 @@ class Dimension:
         if self.entry.kind == CHOICE and not self.native:
             return describe_value(value)
         return value
+
+
+def decimals(number: float | None) -> int:
+    """How many decimals a number has as written: 2 for 0.05, 0 for 3.0."""
+    exponent = Decimal(repr(float(number or 0))).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
 
 
 def dimensions_of(entries: Mapping[str, SearchEntry]) -> list[Dimension]:
