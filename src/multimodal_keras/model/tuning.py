@@ -568,7 +568,8 @@ def search(
     values = finished[0].hyperparameters.values
     best = {path: by_path[path].value(values[path]) for path in by_path if path in values}
     logger.info(
-        "Best of %d trial(s): %s %.4f (trial %d); %s.",
+        "Best of %d trial(s): %s %.4f (trial %d); %s. `kedro run --params "
+        "training.use_tuned=true` in the same environment trains with these settings.",
         len(table),
         metric,
         finished[0].score,
