@@ -34,10 +34,23 @@ class KeptMemoryDataset(MemoryDataset):
         pass
 
 
+class NothingSaved(MemoryDataset):
+    """An optional input no run has written: it loads None, as OptionalParquetDataset does."""
+
+    def load(self) -> None:
+        return None
+
+
+# The default pipeline's inputs that a run reads only when another pipeline wrote them.
+OPTIONAL_INPUTS = {"tuning_trials"}
+
+
 def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any]) -> DataCatalog:
     catalog = DataCatalog()
     for name in pipeline.datasets():
-        if name.startswith("params:"):
+        if name in OPTIONAL_INPUTS:
+            catalog[name] = NothingSaved()
+        elif name.startswith("params:"):
             catalog[name] = MemoryDataset(params[name.removeprefix("params:")])
         elif name == "parameters":
             catalog[name] = MemoryDataset(params)
@@ -48,7 +61,7 @@ def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any])
     return catalog
 
 
-def test_default_pipeline_trains_evaluates_exports_and_reports_but_does_not_score_new_rows():
+def test_default_pipeline_trains_evaluates_exports_and_reports_but_neither_scores_nor_tunes():
     pipelines = register_pipelines()
 
     parts = [
@@ -64,7 +77,7 @@ def test_default_pipeline_trains_evaluates_exports_and_reports_but_does_not_scor
     assert set(pipelines["__default__"].nodes) == {
         node for name in parts for node in pipelines[name].nodes
     }
-    assert pipelines["__default__"].inputs() == {"raw_table", "parameters"} | {
+    assert pipelines["__default__"].inputs() == {"raw_table", "parameters", *OPTIONAL_INPUTS} | {
         f"params:{name}"
         for name in (
             "table",
@@ -80,6 +93,7 @@ def test_default_pipeline_trains_evaluates_exports_and_reports_but_does_not_scor
         )
     }
     assert not set(pipelines["__default__"].nodes) & set(pipelines["inference"].nodes)
+    assert not set(pipelines["__default__"].nodes) & set(pipelines["tuning"].nodes)
 
 
 @pytest.fixture(scope="module")

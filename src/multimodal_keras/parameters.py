@@ -41,6 +41,7 @@ from multimodal_keras.options import (
     PositiveFloat,
     Units,
 )
+from multimodal_keras.search_space import Tuning
 
 CLOSE_MATCH_CUTOFF = 0.6
 # A cell value that means "missing": text, or a number compared as its text (``-999``).
@@ -149,6 +150,7 @@ class Training(Options):
     deterministic: bool
     verbose: AUTO | Literal[0, 1, 2]
     distribution: Distribution
+    use_tuned: bool
 
 
 class Fusion(Options):
@@ -194,6 +196,7 @@ def schema() -> type[BaseModel]:
         model=(model, ...),
         training=(Training, ...),
         **{name: (module.Options, ...) for name, module in MODALITIES.items()},
+        tuning=(Tuning, ...),
     )
 
 

@@ -13,6 +13,7 @@ from multimodal_keras.pipelines import (
     reporting,
     serving,
     training,
+    tuning,
 )
 
 
@@ -22,7 +23,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects. ``__default__`` trains,
         evaluates the model beside the classical baseline, exports the serving model and
-        writes the run report; ``inference`` scores new rows with what the default run saved.
+        writes the run report; ``inference`` scores new rows with what the default run saved;
+        ``tuning`` searches the model's settings on the features the default run saved.
     """
     training_run = {
         "data_processing": data_processing.create_pipeline(),
@@ -36,5 +38,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     return {
         **training_run,
         "inference": inference.create_pipeline(),
+        "tuning": tuning.create_pipeline(),
         "__default__": sum(training_run.values(), Pipeline([])),
     }

@@ -9,6 +9,7 @@ from multimodal_keras.hooks import (
     ParameterHooks,
     RunIntegrityHooks,
     RunRecordHooks,
+    TunedParameterHooks,
 )
 from multimodal_keras.terminal import TerminalHooks
 
@@ -33,12 +34,17 @@ HOOKS = (
             "test_predictions": "test predictions",
             "predictions": "predictions",
             "serving_model": "serving model",
+            "tuned_parameters": "tuned parameters",
+            "tuning_trials": "tuning trials",
         },
     ),
     RunIntegrityHooks(),
     NodeRecordHooks(timings_dataset="run_timings"),
     RunRecordHooks(),
     DistributionHooks(),
+    # After the parameter check, before the run's inputs are checked: the search space, and
+    # the tuned settings a run with training.use_tuned trains with.
+    TunedParameterHooks(),
     ParameterHooks(),
 )
 

@@ -136,3 +136,33 @@ def test_every_problem_is_named_in_one_message(scratch_project):
         project, "--params", "trainig.epochs=1,training.epochs=0,numerical.scaling=zscore"
     )
     assert_stops(outcome, "The parameters have 3 problems: ", "`training.epochs`", "`trainig`")
+
+
+def test_a_search_space_entry_outside_its_parameter_stops_the_search_before_any_node(
+    scratch_project,
+):
+    project, _ = scratch_project
+    environment = project / "conf" / "bad_search_space"
+    environment.mkdir(exist_ok=True)
+    space = {"model.fusion.dropout": {"kind": "float", "min": 0.0, "max": 1.5}}
+    (environment / "parameters.yml").write_text(yaml.safe_dump({"tuning": {"space": space}}))
+    outcome = kedro_run(project, "--pipelines", "tuning", "--env", "bad_search_space")
+    assert_stops(
+        outcome,
+        "`tuning.space` entry `model.fusion.dropout` (max 1.5) is not a value the parameter may "
+        "take: `model.fusion.dropout` is 1.5, but it must be less than 1",
+        "conf/<env>/parameters_tuning.yml",
+    )
+    assert "Running node" not in outcome.output
+
+
+def test_training_with_tuned_settings_before_any_search_stops_naming_the_command(
+    scratch_project,
+):
+    project, _ = scratch_project
+    outcome = kedro_run(project, "--params", "training.use_tuned=true")
+    assert_stops(
+        outcome,
+        "training.use_tuned is true, but `tuned_parameters` has not been written yet",
+        "search first with `kedro run --pipelines tuning`",
+    )

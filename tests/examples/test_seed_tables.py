@@ -23,7 +23,7 @@ from seed_tables import COLUMNS, TABLES, TARGET  # noqa: E402
 from multimodal_keras.cli import cli  # noqa: E402
 from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
 from multimodal_keras.pipeline_registry import register_pipelines  # noqa: E402
-from tests.test_pipeline_registry import KeptMemoryDataset
+from tests.test_pipeline_registry import OPTIONAL_INPUTS, KeptMemoryDataset, NothingSaved
 
 # A split that gives 5 rows 3 for training, 1 for validation and 1 for testing, with a seed
 # that puts both classes of every seed table among the training rows.
@@ -59,6 +59,7 @@ def run_in_memory(raw_table: pd.DataFrame, params: dict[str, Any]) -> DataCatalo
         if not name.startswith("params:")
     }
     datasets["raw_table"] = MemoryDataset(raw_table)
+    datasets.update({name: NothingSaved() for name in OPTIONAL_INPUTS})
     datasets.update({f"params:{key}": MemoryDataset(value) for key, value in params.items()})
     datasets["parameters"] = MemoryDataset(params)
     catalog = DataCatalog(datasets)

@@ -42,6 +42,7 @@ TINY_OVERRIDES: dict[str, Any] = {
     },
     "training": {"epochs": 3, "batch_size": 32},
     "modality_importance": {"repeats": 2},
+    "tuning": {"max_trials": 2},
 }
 
 

@@ -39,6 +39,7 @@ STAGE_TAGS = {
     "inference": "inference",
     "serving": "serving",
     "reporting": "reporting",
+    "tuning": "tuning",
 }
 SCREENSHOT = PROJECT_ROOT / "data" / "08_reporting" / "kedro_viz_flowchart.png"
 SCREENSHOT_SIZE = (2400, 900)

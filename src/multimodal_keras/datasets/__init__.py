@@ -1,6 +1,12 @@
 """Kedro datasets this project needs and kedro-datasets does not have."""
 
-from multimodal_keras.datasets.atomic_files import JSONDataset, MatplotlibDataset, ParquetDataset
+from multimodal_keras.datasets.atomic_files import (
+    JSONDataset,
+    MatplotlibDataset,
+    OptionalParquetDataset,
+    ParquetDataset,
+    YAMLDataset,
+)
 from multimodal_keras.datasets.numpy_dataset import NumpyDataset
 from multimodal_keras.datasets.serving_model_dataset import ServingModelDataset
 from multimodal_keras.datasets.tensorflow_model_dataset import TensorFlowModelDataset
@@ -11,7 +17,9 @@ __all__ = [
     "MatplotlibDataset",
     "ParquetDataset",
     "NumpyDataset",
+    "OptionalParquetDataset",
     "ServingModelDataset",
     "TensorFlowModelDataset",
     "TrustedPickleDataset",
+    "YAMLDataset",
 ]

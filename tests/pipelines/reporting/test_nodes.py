@@ -196,3 +196,39 @@ def test_a_regression_report_plots_predicted_against_actual(preprocessors):
     assert "Predicted against actual" in document
     assert found["test-figures"].count("<img") == 1
     assert "sold = 0" not in found["data"]
+
+
+def test_the_latest_search_and_the_tuned_settings_are_shown_when_there_are_some(preprocessors):
+    trials = pd.DataFrame(
+        {
+            "trial": [1, 2, 3],
+            "status": ["completed", "completed", "failed"],
+            "training.learning_rate": [0.001, 0.004, 0.002],
+            "model.fusion.units": ["[64]", "[128, 64]", "[64]"],
+            "metric": "val_auc",
+            "direction": "max",
+            "score": [0.71, 0.83, None],
+            "epochs": [4, 6, None],
+            "seconds": [3.2, 4.1, None],
+        }
+    )
+    record = {
+        "version": "2026-11-29T10.00.00.000Z",
+        "settings": {"model.fusion.units": [128, 64], "training.learning_rate": 0.004},
+    }
+    inputs = classification_inputs(tuned_parameters=record)
+
+    found = sections(build_run_report(**inputs, tuning_trials=trials, **preprocessors))
+
+    assert "trial 2 scored best, 0.8300" in found["tuning"]
+    assert "<tr><td>model.fusion.units</td><td>[128, 64]</td></tr>" in found["tuning"]
+    assert found["tuning"].count("<img") == 2
+    assert "tuned settings of tuned_parameters 2026-11-29T10.00.00.000Z" in found["metrics"]
+    assert "<tr><td>training.learning_rate</td><td class=number>0.004</td></tr>" in (
+        found["metrics"]
+    )
+
+
+def test_without_a_search_the_report_has_no_tuning_section(classification_report):
+    assert "tuning" not in sections(classification_report)
+    assert "tuned settings" not in classification_report

@@ -18,6 +18,7 @@ from multimodal_keras.model.evaluate import headline, prediction_table, score
 from multimodal_keras.model.importance import permutation_importance
 from multimodal_keras.model.inputs import check_aligned, model_inputs, row_batches
 from multimodal_keras.model.train import input_names
+from multimodal_keras.search_space import TUNED_RECORD
 from multimodal_keras.splitting import TEST, split_positions
 from multimodal_keras.targets import TargetEncoder
 
@@ -80,16 +81,22 @@ def evaluate_model(
 
 
 def collect_metrics(
-    model_metrics: dict[str, Any], baseline_metrics: dict[str, Any]
+    model_metrics: dict[str, Any],
+    baseline_metrics: dict[str, Any],
+    parameters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Keras model's test metrics beside the classical baseline's, in one report.
 
     Args:
         model_metrics: From ``evaluate_model``: the task, the test rows and ``model``.
         baseline_metrics: From ``evaluate_baseline``: the same, with ``baseline``.
+        parameters: The run's parameters; under ``training.use_tuned`` they hold the
+            version and settings of the tuned parameters the model trained with
+            (``tuned_parameters``, recorded by the project's hook).
 
     Returns:
-        ``{"task", "test_rows", "model", "baseline", "baseline_estimator"}``.
+        ``{"task", "test_rows", "model", "baseline", "baseline_estimator"}``, and
+        ``tuned_parameters`` when the model trained with tuned settings.
     """
     if baseline_metrics["test_rows"] != model_metrics["test_rows"]:
         raise MultimodalKerasError(
@@ -102,6 +109,9 @@ def collect_metrics(
         "baseline": baseline_metrics["baseline"],
         "baseline_estimator": baseline_metrics["estimator"],
     }
+    tuned = (parameters or {}).get(TUNED_RECORD)
+    if tuned:
+        metrics[TUNED_RECORD] = dict(tuned)
     logger.info(
         "Test metrics of the model: %s; of the %s baseline: %s.",
         headline(metrics["model"]),

@@ -29,7 +29,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 collect_metrics,
-                inputs=["model_metrics", "baseline_metrics"],
+                inputs=["model_metrics", "baseline_metrics", "parameters"],
                 outputs="metrics",
                 name="collect_metrics",
             ),

@@ -15,6 +15,7 @@ from multimodal_keras import report
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.model import figures
+from multimodal_keras.search_space import TUNED_RECORD, setting_columns
 from multimodal_keras.splitting import SPLITS, split_positions
 from multimodal_keras.targets import TargetEncoder
 
@@ -94,13 +95,53 @@ def metrics_section(metrics: Mapping[str, Any]) -> str:
     if not baseline:
         rows = [[name, value] for name, value in model.items()]
         note = report.paragraph("The metrics hold no baseline to compare with.", muted=True)
-        return intro + report.table(["metric", "model"], rows) + note
+        return intro + report.table(["metric", "model"], rows) + note + tuned_note(metrics)
     baseline_values = scalar_metrics(baseline)
     estimator = metrics.get("baseline_estimator") or {}
     label = f"baseline ({estimator['estimator']})" if "estimator" in estimator else "baseline"
     names = list(dict.fromkeys([*model, *baseline_values]))
     rows = [[name, model.get(name), baseline_values.get(name)] for name in names]
-    return intro + report.table(["metric", "model", label], rows)
+    return intro + report.table(["metric", "model", label], rows) + tuned_note(metrics)
+
+
+def tuned_note(metrics: Mapping[str, Any]) -> str:
+    """The tuned settings the model trained with, when it did (``training.use_tuned``)."""
+    tuned = metrics.get(TUNED_RECORD)
+    if not tuned:
+        return ""
+    intro = report.paragraph(
+        f"The model trained with the tuned settings of tuned_parameters {tuned['version']} "
+        "(training.use_tuned), in place of the configured ones:"
+    )
+    rows = [[path, value] for path, value in tuned["settings"].items()]
+    return intro + report.table(["setting", "tuned value"], rows)
+
+
+def tuning_section(trials: pd.DataFrame, dpi: int) -> str:
+    """The latest search of settings: its trials, the best one, and their figures."""
+    table = trials.astype(object).where(trials.notna(), None)  # Python values, None for NaN
+    done = table[table["score"].notna()]
+    metric, direction = str(table["metric"].iloc[0]), str(table["direction"].iloc[0])
+    settings = setting_columns(table)
+    if done.empty:
+        return report.paragraph(f"The latest search ran {len(table)} trial(s); none finished.")
+    scores = done["score"].astype(float)
+    best = done.loc[scores.idxmax() if direction == "max" else scores.idxmin()]
+    intro = report.paragraph(
+        f"The latest search (`kedro run --pipelines tuning`) ran {len(table)} trial(s), each "
+        f"scored by {metric} on the validation rows; trial {best['trial']} scored best, "
+        f"{best['score']:.4f}. `kedro run --params training.use_tuned=true` trains with its "
+        "settings."
+    )
+    best_table = report.table(["setting", "best trial"], [[name, best[name]] for name in settings])
+    shown = [
+        (figures.tuning_scores(trials), "Score per trial"),
+        (figures.tuning_settings(trials), "Each setting against the score"),
+    ]
+    images = "".join(report.image(report.figure_png(figure, dpi), alt) for figure, alt in shown)
+    columns = ["trial", "status", *settings, "score", "epochs", "seconds"]
+    every = report.details("Every trial", report.table(columns, table[columns].values.tolist()))
+    return intro + best_table + images + every
 
 
 def test_figures_section(
@@ -164,6 +205,7 @@ def build_run_report(
     target_encoder: TargetEncoder,
     parameters: dict[str, Any],
     reporting: Mapping[str, Any],
+    tuning_trials: pd.DataFrame | None = None,
     **preprocessors: Any,
 ) -> str:
     """Write the run report: configuration, data, preprocessing, training and test results.
@@ -178,6 +220,8 @@ def build_run_report(
         target_encoder: The fitted target encoding.
         parameters: All parameters; the report shows the sections ``reporting`` lists.
         reporting: ``params:reporting``: title, sections, figure resolution, list lengths.
+        tuning_trials: The latest search's trials, or None when no search has run; shown
+            in a section of their own when there are some.
         **preprocessors: ``<modality>.preprocessor`` for each modality.
 
     Returns:
@@ -212,6 +256,8 @@ def build_run_report(
         ),
         ("importance", "Modality importance", importance_section(modality_importance, dpi)),
     ]
+    if tuning_trials is not None and not tuning_trials.empty:
+        sections.append(("tuning", "Search of settings", tuning_section(tuning_trials, dpi)))
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     document = report.page(
         str(reporting["title"]),

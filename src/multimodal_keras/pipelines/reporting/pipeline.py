@@ -7,7 +7,7 @@ from multimodal_keras.pipelines.reporting.nodes import build_run_report
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """build_run_report, from the saved metrics, history, importance and preprocessors."""
+    """build_run_report, from the saved metrics, history, importance, preprocessors and search."""
     return Pipeline(
         [
             node(
@@ -22,6 +22,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_encoder": "target_encoder",
                     "parameters": "parameters",
                     "reporting": "params:reporting",
+                    # The latest search of settings, when there is one (None otherwise).
+                    "tuning_trials": "tuning_trials",
                     **per_modality("{}.preprocessor"),
                 },
                 outputs="run_report",
