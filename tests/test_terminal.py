@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 
 import pytest
 
 from multimodal_keras.terminal import QUIET_LEVELS, apply_verbosity, brief, summary_lines
-from tests.integration.conftest import PROJECT_ROOT
+from tests.integration.conftest import PROJECT_ROOT, kedro_environment
 
 IMPORT_BOTH = "import multimodal_keras, tensorflow; print(tensorflow.constant(1).numpy())"
 
 
 def import_output(**environment: str) -> subprocess.CompletedProcess:
     """Import the project and TensorFlow in a fresh process; what it printed."""
-    inherited = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run(
         [sys.executable, "-c", IMPORT_BOTH],
-        env=inherited | {"PYTHONPATH": str(PROJECT_ROOT / "src")} | environment,
+        env=kedro_environment() | {"PYTHONPATH": str(PROJECT_ROOT / "src")} | environment,
         capture_output=True,
         text=True,
         check=True,
@@ -59,7 +57,8 @@ def test_verbosity_sets_kedro_s_loggers(restore_levels, verbosity):
 
 def test_the_summary_names_metrics_artifacts_and_next_commands_for_the_environment():
     metrics = {"model": {"roc_auc": 0.9412, "n": 3}, "baseline": {"roc_auc": 0.8858}}
-    lines = summary_lines(41.6, "houses", metrics, {"model": "data/houses/06_models/m.keras"})
+    written = {"model": "data/houses/06_models/m.keras"}
+    lines = summary_lines(41.6, "houses", "local", metrics, written)
     assert lines[0] == "Run finished in 42 s (environment houses)."
     assert "  model     roc_auc 0.9412" in lines
     assert "  baseline  roc_auc 0.8858" in lines
@@ -69,7 +68,7 @@ def test_the_summary_names_metrics_artifacts_and_next_commands_for_the_environme
 
 
 def test_a_run_without_metrics_has_no_next_commands():
-    lines = summary_lines(0.2, "local", None, {})
+    lines = summary_lines(0.2, "local", "local", None, {})
     assert lines == ["Run finished in 0 s (environment local)."]
 
 

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 
 TENSORFLOW = "tensorflow"
 QUIET, VERBOSE = "quiet", "verbose"
-DEFAULT_ENV = "local"  # settings.py: default_run_env
 TF_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
 # TensorFlow's C++ log levels: 0 shows everything, 3 only fatal errors.
 TF_ALL, TF_FATAL_ONLY = "0", "3"
@@ -123,12 +122,14 @@ class TerminalHooks:
         self._written = dict(written)  # dataset name -> what it is, in the summary
         self._verbosity_parameter = verbosity_parameter
         self._env: str | None = None
+        self._default_env: str | None = None
         self._saved: dict[str, Any] = {}
         self._started = time.perf_counter()
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         self._env = getattr(context.config_loader, "run_env", None) or context.env
+        self._default_env = getattr(context.config_loader, "default_run_env", None)
         verbosity = context.params.get(self._verbosity_parameter, QUIET)
         apply_verbosity(str(verbosity))
 
@@ -148,6 +149,7 @@ class TerminalHooks:
         lines = summary_lines(
             time.perf_counter() - self._started,
             self._env,
+            self._default_env,
             self._saved.get(self._metrics_dataset),
             {
                 label: saved_path(catalog, name)
@@ -174,6 +176,7 @@ def saved_path(catalog: Any, name: str) -> str:
 def summary_lines(
     seconds: float,
     env: str | None,
+    default_env: str | None,
     metrics: Mapping[str, Any] | None,
     written: Mapping[str, str],
 ) -> list[str]:
@@ -190,7 +193,7 @@ def summary_lines(
         lines.append("Written:")
         lines += [f"  {label:<{width}}  {path}" for label, path in written.items()]
     if systems:
-        env_flag = f" --env {env}" if env and env != DEFAULT_ENV else ""
+        env_flag = f" --env {env}" if env and env != default_env else ""
         viz_env = f"KEDRO_ENV={env} " if env_flag else ""
         lines += [
             "Next:",
