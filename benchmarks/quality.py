@@ -20,6 +20,15 @@ JSON and Markdown under ``benchmarks/results/``.
 
     python benchmarks/quality.py                          # every table, seeds 0 1 2
     python benchmarks/quality.py --tables adult --seeds 0 --params model.wide.enabled=false
+
+With ``--tune-minutes M`` each table is also searched (``kedro run --pipelines tuning``, M
+minutes of training) and retrained with the best settings (``training.use_tuned=true``),
+scored beside the defaults as ``keras_tuned``. With ``--split-seed N`` every run keeps
+seed N's split and the seeds vary only the initial weights and the training order; one
+search then serves every seed, and the test rows it never reads are the ones every run is
+scored on. Without it each seed's split gets its own search.
+
+    python benchmarks/quality.py --tables adult ames --split-seed 0 --tune-minutes 10
 """
 
 from __future__ import annotations
@@ -68,6 +77,9 @@ DATA_LAYERS = [
 HEADLINE = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 LOWER_IS_BETTER = {"rmse"}
 SYSTEMS = ("keras_model", "project_baseline", "hist_gradient_boosting", "tfidf_linear")
+TUNED = "keras_tuned"
+# The search's trials are bounded by --tune-minutes alone.
+UNBOUNDED_TRIALS = 10_000
 # The classical references' settings: strong, standard choices, not tuned per table.
 HGB = {"max_iter": 1000, "learning_rate": 0.05, "early_stopping": True,
        "validation_fraction": 0.1, "n_iter_no_change": 30, "max_bins": 255}  # fmt: skip
@@ -114,13 +126,15 @@ def scratch_project(table: BenchmarkTable, parquet: Path) -> Path:
     return project
 
 
-def run_project(project: Path, seed: int, extra_params: str | None) -> dict[str, Any]:
-    """``kedro run`` up to the metrics in ``project``; its metrics, timings and wall time."""
-    params = f"seed={seed}" + (f",{extra_params}" if extra_params else "")
-    command = [
-        sys.executable, "-m", "kedro", "run", "--env", ENVIRONMENT,
-        "--to-nodes", "collect_metrics", "--params", params,
-    ]  # fmt: skip
+def run_params(seed: int, split_seed: int | None, *extra: str | None) -> str:
+    """The ``--params`` of one run: the seed, the fixed split's seed and any extras."""
+    given = [f"seed={seed}", *([f"split.seed={split_seed}"] if split_seed is not None else [])]
+    return ",".join([*given, *(value for value in extra if value)])
+
+
+def kedro(project: Path, arguments: list[str], log_name: str) -> float:
+    """``kedro <arguments> --env quality`` in ``project``; its wall seconds, its output logged."""
+    command = [sys.executable, "-m", "kedro", *arguments, "--env", ENVIRONMENT]
     environment = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1", TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
     done = subprocess.run(
@@ -128,10 +142,25 @@ def run_project(project: Path, seed: int, extra_params: str | None) -> dict[str,
     )
     seconds = time.perf_counter() - start
     LOGS.mkdir(parents=True, exist_ok=True)
-    (LOGS / f"{project.name}-seed{seed}.log").write_text(done.stdout + done.stderr)
+    (LOGS / f"{project.name}-{log_name}.log").write_text(done.stdout + done.stderr)
     if done.returncode:
         tail = (done.stdout + done.stderr)[-3000:]
-        raise RuntimeError(f"kedro run failed in {project} (seed {seed}):\n{tail}")
+        raise RuntimeError(f"kedro {' '.join(arguments)} failed in {project}:\n{tail}")
+    return seconds
+
+
+def tune_project(project: Path, seed: int, split_seed: int | None, minutes: float) -> float:
+    """``kedro run --pipelines tuning`` on what the last run saved; its wall seconds."""
+    budget = f"tuning.budget_minutes={minutes},tuning.max_trials={UNBOUNDED_TRIALS}"
+    params = run_params(seed, split_seed, budget)
+    return kedro(project, ["run", "--pipelines", "tuning", "--params", params], f"tune{seed}")
+
+
+def run_project(project: Path, params: str, log_name: str) -> dict[str, Any]:
+    """``kedro run`` up to the metrics in ``project``; its metrics, timings and wall time."""
+    seconds = kedro(
+        project, ["run", "--to-nodes", "collect_metrics", "--params", params], log_name
+    )
     metrics = latest_json(project / data_folder_for(ENVIRONMENT) / "08_reporting" / "metrics.json")
     timings = latest_json(
         project / data_folder_for(ENVIRONMENT) / "08_reporting" / "run_timings.json"
@@ -296,7 +325,11 @@ def _score(table: BenchmarkTable, model: Any, features: Any, rows: pd.DataFrame)
 
 
 def benchmark_table(
-    table: BenchmarkTable, seeds: list[int], extra_params: str | None
+    table: BenchmarkTable,
+    seeds: list[int],
+    extra_params: str | None,
+    split_seed: int | None = None,
+    tune_minutes: float | None = None,
 ) -> dict[str, Any]:
     """Every system's headline metric on ``table`` for each seed, and the model's times."""
     parquet = materialise(table, DEFAULT_ROOT)
@@ -304,7 +337,7 @@ def benchmark_table(
     metric = HEADLINE[table.task]
     runs = []
     for seed in seeds:
-        run = run_project(project, seed, extra_params)
+        run = run_project(project, run_params(seed, split_seed, extra_params), f"seed{seed}")
         splits = split_rows(project, table)
         scores = {
             "keras_model": run["metrics"]["model"].get(metric),
@@ -313,6 +346,17 @@ def benchmark_table(
             "tfidf_linear": tfidf_linear(table, splits, seed),
         }
         times = {key: value for key, value in run.items() if key != "metrics"}
+        if tune_minutes:
+            # One search per split: per seed, or once when every seed shares split_seed's.
+            if split_seed is None or seed == seeds[0]:
+                times["tuning_seconds"] = tune_project(project, seed, split_seed, tune_minutes)
+            tuned = run_project(
+                project,
+                run_params(seed, split_seed, extra_params, "training.use_tuned=true"),
+                f"seed{seed}-tuned",
+            )
+            scores[TUNED] = tuned["metrics"]["model"].get(metric)
+            times["tuned_train_seconds"] = tuned["train_seconds"]
         runs.append({"seed": seed, "scores": scores, **times})
         print(
             f"  {table.name} seed {seed}: "
@@ -327,19 +371,24 @@ def benchmark_table(
 def summarise(result: Mapping[str, Any]) -> dict[str, Any]:
     """Mean and sd per system, the best reference, and whether the model matches it."""
     summary: dict[str, Any] = {}
-    for system in SYSTEMS:
-        values = [run["scores"][system] for run in result["runs"]]
+    for system in (*SYSTEMS, TUNED):
+        values = [run["scores"].get(system) for run in result["runs"]]
         values = [value for value in values if value is not None]
         if values:
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
             summary[system] = {"mean": statistics.fmean(values), "sd": spread}
     lower = result["metric"] in LOWER_IS_BETTER
-    references = {k: v["mean"] for k, v in summary.items() if k != "keras_model"}
+    references = {k: v["mean"] for k, v in summary.items() if k not in ("keras_model", TUNED)}
     best_name = (min if lower else max)(references, key=references.get)
     best, model = references[best_name], summary["keras_model"]["mean"]
     gap = (model - best) / abs(best) if lower else (best - model) / abs(best)
+    tuned_gain = None
+    if TUNED in summary:
+        tuned, default = summary[TUNED]["mean"], model
+        tuned_gain = (default - tuned if lower else tuned - default) / abs(default)
     return {
         "systems": summary,
+        "tuned_gain": tuned_gain,
         "best_reference": best_name,
         "relative_shortfall": gap,
         "verdict": "wins" if gap <= 0 else ("within 0.5 %" if gap < SHORTFALL else "behind"),
@@ -352,19 +401,25 @@ def summarise(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def markdown(results: list[dict[str, Any]], header: str) -> str:
     """The results as a Markdown table, one row per table."""
+    tuned = any(result["summary"].get("tuned_gain") is not None for result in results)
+    systems = (*SYSTEMS, TUNED) if tuned else SYSTEMS
     lines = [
         header,
         "",
         "| table | task (metric) | Keras model | project baseline | HistGradientBoosting "
-        "| TF-IDF + linear | verdict | train s (median) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| TF-IDF + linear |" + (" Keras tuned | tuned vs defaults |" if tuned else "")
+        + " verdict | train s (median) |",
+        "| --- | --- |" + " ---: |" * len(systems) + (" ---: |" if tuned else "") + " --- | ---: |",
     ]
     for result in results:
         summary = result["summary"]
         cells = []
-        for system in SYSTEMS:
+        for system in systems:
             value = summary["systems"].get(system)
             cells.append("—" if value is None else f"{value['mean']:.4f} ± {value['sd']:.4f}")
+        if tuned:
+            gain = summary.get("tuned_gain")
+            cells.append("—" if gain is None else f"{gain:+.2%}")
         shortfall = summary["relative_shortfall"]
         verdict = f"{summary['verdict']} ({-shortfall:+.2%} vs {summary['best_reference']})"
         lines.append(
@@ -381,22 +436,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--params", default=None, help="extra kedro --params for every run")
     parser.add_argument("--label", default=None, help="a name for this run's result files")
+    parser.add_argument(
+        "--split-seed", type=int, default=None, help="keep this seed's split for every seed"
+    )
+    parser.add_argument(
+        "--tune-minutes", type=float, default=None, help="search each table this long, retrain"
+    )
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     load = os.getloadavg()[0]
     stamp = started.strftime("%Y-%m-%dT%H%MZ")
     label = f"quality-{stamp}" + (f"-{args.label}" if args.label else "")
-    document = {"started": started.isoformat(), "params": args.params, "seeds": args.seeds}
+    document = {
+        "started": started.isoformat(),
+        "params": args.params,
+        "seeds": args.seeds,
+        "split_seed": args.split_seed,
+        "tune_minutes": args.tune_minutes,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.tables:
         print(f"{name}:", flush=True)
-        result = benchmark_table(TABLES[name], args.seeds, args.params)
+        result = benchmark_table(
+            TABLES[name], args.seeds, args.params, args.split_seed, args.tune_minutes
+        )
         result["summary"] = summarise(result)
         results.append(result)
         # Written after every table, so that an interrupted run keeps what it measured.
         header = (
-            f"Measured {started:%Y-%m-%d %H:%M} UTC, seeds {args.seeds}, extra params "
+            f"Measured {started:%Y-%m-%d %H:%M} UTC, seeds {args.seeds}"
+            + (f" (split of seed {args.split_seed})" if args.split_seed is not None else "")
+            + (f", {args.tune_minutes:g} minutes of tuning a search" if args.tune_minutes else "")
+            + ", extra params "
             f"{args.params or 'none'}; {os.cpu_count()} cores, {platform.platform()}, Python "
             f"{platform.python_version()}; load average {load:.1f} at the start and "
             f"{os.getloadavg()[0]:.1f} after the last table."

@@ -66,6 +66,7 @@ class Split(Options):
     validation_fraction: Fraction
     stratify: bool
     group_column: str | None
+    seed: NonNegative | None = None
 
     @model_validator(mode="after")
     def leaves_training_rows(self) -> Split:

@@ -113,3 +113,32 @@ def test_classical_references_fit_on_training_rows_and_score_the_test_rows():
 
     assert boosted == pytest.approx(1.0) and linear == pytest.approx(1.0)
     assert quality.tfidf_linear(TABLE, flipped, seed=0) == pytest.approx(0.0)
+
+
+def test_a_fixed_split_and_the_tuned_settings_reach_every_run_as_params():
+    assert quality.run_params(2, None, None) == "seed=2"
+    assert (
+        quality.run_params(2, 0, "text.max_tokens=5000", "training.use_tuned=true")
+        == "seed=2,split.seed=0,text.max_tokens=5000,training.use_tuned=true"
+    )
+
+
+@pytest.mark.parametrize(
+    ("metric", "model", "tuned"), [("roc_auc", 0.93, 0.94), ("rmse", 500.0, 450.0)]
+)
+def test_the_tuned_model_is_compared_with_the_defaults_not_taken_for_a_reference(
+    metric, model, tuned
+):
+    reference = 0.92 if metric == "roc_auc" else 510.0
+    measured = result(metric, model, reference)
+    for run in measured["runs"]:
+        run["scores"][quality.TUNED] = tuned
+
+    summary = quality.summarise(measured)
+    table = quality.markdown([{"table": "tiny", "task": "t", **measured, "summary": summary}], "")
+
+    # Better in both cases: a higher ROC AUC, a lower RMSE.
+    assert summary["tuned_gain"] == pytest.approx(abs(tuned - model) / model)
+    assert summary["best_reference"] == "project_baseline"
+    assert "| Keras tuned | tuned vs defaults |" in table
+    assert f"{summary['tuned_gain']:+.2%}" in table

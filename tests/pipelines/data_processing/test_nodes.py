@@ -93,6 +93,20 @@ def test_split_rows_does_not_stratify_a_regression_target(tiny_primary_table, pr
     assert set(assignments["split"]) == {"train", "val", "test"}
 
 
+def test_a_split_seed_keeps_the_split_while_the_run_seed_changes(
+    tiny_primary_table, project_parameters
+):
+    split = project_parameters["split"]
+    table = project_parameters["table"]
+    free = [split_rows(tiny_primary_table, table, split, seed=s)["split"] for s in (1, 2)]
+    split["seed"] = 5
+    fixed = [split_rows(tiny_primary_table, table, split, seed=s)["split"] for s in (1, 2)]
+
+    assert not free[0].equals(free[1])
+    assert fixed[0].equals(fixed[1])
+    assert fixed[0].equals(split_rows(tiny_primary_table, table, split, seed=5)["split"])
+
+
 def test_target_encoder_is_fitted_on_training_rows_only(tiny_primary_table, project_parameters):
     primary = tiny_primary_table.assign(sold=np.linspace(0.0, 1.0, len(tiny_primary_table)))
     project_parameters["table"]["task"] = "regression"

@@ -60,7 +60,8 @@ def split_rows(
     Args:
         primary_table: The validated table.
         table: ``params:table``, for the target column and task.
-        split: ``params:split``: fractions, stratification and the optional group column.
+        split: ``params:split``: fractions, stratification, the optional group column and
+            the optional split seed, which replaces ``seed`` for the split alone.
         seed: ``params:seed``.
 
     Returns:
@@ -74,7 +75,7 @@ def split_rows(
         primary_table[ROW_ID],
         float(split["test_fraction"]),
         float(split["validation_fraction"]),
-        int(seed),
+        int(seed if split.get("seed") is None else split["seed"]),
         labels=target if stratify else None,
         groups=primary_table[group_column] if group_column else None,
     )
