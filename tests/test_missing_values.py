@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +83,18 @@ def test_the_serving_layer_reads_as_missing_what_the_pipeline_does(values, marke
         missing = marked["column"].isna().tolist()
         expected = [b"" if gone else value for value, gone in zip(raw, missing, strict=True)]
         assert served.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [(STRINGS, tf.string), ([-999.0, 3.5, np.nan, 0.0], tf.float64)],
+    ids=["text", "numbers"],
+)
+def test_the_serving_layer_is_made_again_from_its_json_config_with_the_same_output(values, dtype):
+    layer = MarkersAsMissing(["?", "NA", "-999"], name="colour_markers")
+    config = json.loads(json.dumps(layer.get_config(), allow_nan=False))
+    copy = MarkersAsMissing.from_config(config)
+
+    np.testing.assert_array_equal(
+        copy(tf.constant(values, dtype)).numpy(), layer(tf.constant(values, dtype)).numpy()
+    )

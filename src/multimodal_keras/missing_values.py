@@ -112,6 +112,7 @@ def mark_missing(
     return table, counts
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class MarkersAsMissing(keras.layers.Layer):
     """One raw serving input with its marker values replaced by the input's missing value.
 

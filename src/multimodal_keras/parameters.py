@@ -347,7 +347,7 @@ def allowed(annotation: Any, metadata: Sequence[Any] = ()) -> str:
         return "mapping"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "block"
-    words = {bool: "true or false", int: "integer", float: "number", str: "text"}
+    words = {bool: "true or false", int: "integer", float: "number", str: "string"}
     text = words.get(annotation, getattr(annotation, "__name__", str(annotation)))
     bounds = [bound for item in metadata for bound in bounds_of(item)]
     return f"{text} {' and '.join(bounds)}" if bounds else text

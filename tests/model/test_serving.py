@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pandas as pd
@@ -48,3 +50,25 @@ def test_decoded_regression_predictions_undo_the_target_transform_as_the_encodin
 
     np.testing.assert_allclose(decoded, encoder.decode(scores), rtol=1e-6)
     np.testing.assert_allclose(encoder.decode(encoder.encode(prices)[:, None]), prices, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("task", "transform"),
+    [(BINARY, None), (MULTICLASS, None), (REGRESSION, None), (REGRESSION, "log1p")],
+)
+def test_the_decoding_layer_is_made_again_from_its_json_config_with_the_same_output(
+    task, transform
+):
+    targets = TARGETS[task].abs() if task == REGRESSION else TARGETS[task]  # log1p needs >= 0
+    encoder = fit_target_encoder(targets, task, transform)
+    layer = decode_layer(encoder)
+    config = json.loads(json.dumps(layer.get_config(), allow_nan=False))
+    copy = type(layer).from_config(config)
+    scores = np.random.default_rng(2).random((20, encoder.output_units)).astype(np.float32)
+
+    expected, got = layer(scores), copy(scores)
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(got[name]), keras.ops.convert_to_numpy(value)
+        )

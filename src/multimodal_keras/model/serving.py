@@ -12,7 +12,7 @@ model is exported as a TensorFlow SavedModel by ``datasets.ServingModelDataset``
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -29,10 +29,13 @@ PREDICTION = "prediction"
 PROBABILITIES = "probabilities"
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class DecodePredictions(keras.layers.Layer):
     """Model outputs to the predicted label (a string) and class probabilities, or a value.
 
     The arithmetic is ``TargetEncoder``'s, in float32 as numpy does it on the model's outputs.
+    ``bounds`` clip a regression value; an infinite bound or None leaves that side open
+    (``get_config`` writes it as None, so that the configuration is plain JSON).
     """
 
     def __init__(
@@ -42,13 +45,26 @@ class DecodePredictions(keras.layers.Layer):
         mean: float,
         scale: float,
         transform: str = NO_TRANSFORM,
-        bounds: tuple[float, float] = (-np.inf, np.inf),
+        bounds: Sequence[float | None] = (-np.inf, np.inf),
         **kwargs: Any,
     ) -> None:
         super().__init__(autocast=False, **kwargs)
         self.task, self.classes = task, list(classes)
         self.mean, self.scale = mean, scale
-        self.transform, self.bounds = transform, bounds
+        low, high = bounds
+        self.transform = transform
+        self.bounds = (-np.inf if low is None else low, np.inf if high is None else high)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "task": self.task,
+            "classes": list(self.classes),
+            "mean": float(self.mean),
+            "scale": float(self.scale),
+            "transform": self.transform,
+            "bounds": [None if np.isinf(bound) else float(bound) for bound in self.bounds],
+        }
 
     def call(self, scores: tf.Tensor) -> dict[str, tf.Tensor]:
         if self.task == REGRESSION:

@@ -262,7 +262,7 @@ def fit_model(
     (``monitored``); the history records the learning rate of every epoch.
 
     ``train`` and ``validation`` are (inputs, targets) in memory, or ``RowBatches``. Under
-    a distribution ``strategy`` (model/distribute.py) the model must have been made in its
+    a distribution ``strategy`` (model/distribute/) the model must have been made in its
     scope (``distribute.replicate``), and ``batch_size`` (``batch_size_for``) is per replica.
     """
     seed_everything(seed, bool(params.get("deterministic", True)))

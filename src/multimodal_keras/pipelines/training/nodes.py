@@ -61,7 +61,7 @@ def train_model(
         encoded_target: Every row's encoded target.
         split_assignments: Which rows train and which validate.
         training: ``params:training``: epochs, batch size, learning rate, patience, class
-            weights, and the distribution strategy (see model/distribute.py).
+            weights, and the distribution strategy (see model/distribute/).
         seed: ``params:seed``.
         **features: ``<modality>.features`` for each modality.
 
