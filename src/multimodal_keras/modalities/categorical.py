@@ -25,8 +25,10 @@ import tensorflow as tf
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 from multimodal_keras import options
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
     ROW_ID,
+    STRING,
     accept_every_row,
     configured_columns,
     dense_block,
@@ -58,6 +60,8 @@ ONE_HOT = "one_hot"
 EMBEDDING = "embedding"
 AUTO = "auto"
 UNKNOWN_CODE = -1
+
+RAW_DTYPE = STRING
 
 
 @dataclass
@@ -369,7 +373,7 @@ def build_serving_input(
     name: str, preprocessor: CategoricalPreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One string input per column, looked up in tables made by ``transform`` itself."""
-    inputs = raw_inputs(preprocessor.columns, "string")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     vocabularies, blocks = lookup_tables(preprocessor)
     lookup = CategoryLookup(
         vocabularies, blocks, preprocessor.missing_token, name=f"{name}_serving_lookup"
@@ -401,6 +405,9 @@ def describe(preprocessor: CategoricalPreprocessor) -> dict[str, Any]:
 
 # Any value is a category once it is a string.
 invalid_rows = accept_every_row
+is_active = base.is_active
+raw_columns = base.raw_columns
+normalise_column = base.strings_if_mixed
 
 
 def wide_features(
@@ -426,3 +433,30 @@ def wide_features(
         )
         parts.append(keras.layers.Flatten(name=f"{name}_wide_flatten")(weights))
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_wide")(parts)
+
+
+# Synthetic tables (synthetic.py): levels with random effects on the hidden score.
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """``levels`` categories ``<column>_<k>``, Dirichlet-weighted, each with a random effect."""
+    levels = [f"{column}_{index}" for index in range(int(spec["levels"]))]
+    weights = rng.dirichlet(np.full(len(levels), float(spec["concentration"])))
+    codes = rng.choice(len(levels), size=rows, p=weights)
+    effects = rng.normal(0.0, float(spec["effect"]), size=len(levels))
+    values = pd.Series(np.asarray(levels, dtype=object)[codes], dtype="string")
+    return values, effects[codes]
+
+
+synthetic_gaps = base.synthetic_missing
+
+
+def synthetic_new_rows(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """About ``unseen_rate`` of the cells hold ``unseen_category``, which no table has."""
+    values = values.copy()
+    values[rng.random(len(values)) < float(new_rows["unseen_rate"])] = new_rows["unseen_category"]
+    return values

@@ -20,15 +20,17 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageDraw, UnidentifiedImageError
 from pydantic import Field
 
 from multimodal_keras import options
 from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.image_formats import GREY_MODES, PNG_SIGNATURE
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
     ROW_ID,
+    STRING,
     configured_columns,
     dense_block,
     raw_inputs,
@@ -84,6 +86,8 @@ class TowerOptions(options.Options):
     backbone_trainable: bool
     backbone_input_size: options.Positive
     backbone_input_range: tuple[float, float]
+
+RAW_DTYPE = STRING
 
 BYTES = "bytes"
 PATH = "path"
@@ -795,7 +799,7 @@ def build_serving_input(
     name: str, preprocessor: ImagePreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One input of encoded bytes (PNG, JPEG, GIF or BMP) per column, decoded in the graph."""
-    inputs = raw_inputs(preprocessor.columns, "string")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     layer = DecodeImages(
         preprocessor.height,
         preprocessor.width,
@@ -816,3 +820,39 @@ def describe(preprocessor: ImagePreprocessor) -> dict[str, Any]:
         "size": [preprocessor.height, preprocessor.width, preprocessor.channels],
         "interpolation": preprocessor.interpolation,
     }
+
+
+is_active = base.is_active
+raw_columns = base.raw_columns
+# Image cells are bytes or paths, read as they are.
+normalise_column = base.unchanged
+
+
+# Synthetic tables (synthetic.py): a shape on a grey background, its colour the signal.
+
+
+def _png(rng: np.random.Generator, size: int, colour: tuple[int, ...], spec) -> bytes:
+    background = int(rng.integers(*spec["background_range"]))
+    image = Image.new("RGB", (size, size), (background,) * 3)
+    extent = int(rng.integers(size // 3, size // 2 + 1))
+    left, top = (int(v) for v in rng.integers(0, size - extent, size=2))
+    shape = ImageDraw.Draw(image).ellipse if rng.random() < 0.5 else ImageDraw.Draw(image).rectangle
+    shape((left, top, left + extent, top + extent), fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """PNG bytes of a circle or square of one of ``colours``, each colour with its effect."""
+    colours = [tuple(int(c) for c in colour) for colour in spec["colours"]]
+    effects = np.asarray(spec["colour_effects"], dtype=float)
+    codes = rng.integers(0, len(colours), size=rows)
+    images = [_png(rng, int(spec["size"]), colours[code], spec) for code in codes]
+    return pd.Series(images, dtype=object), effects[codes]
+
+
+synthetic_gaps = base.no_synthetic_gaps
+synthetic_new_rows = base.synthetic_rows_unchanged

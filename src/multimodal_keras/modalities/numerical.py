@@ -30,7 +30,9 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScale
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    NUMBER,
     ROW_ID,
     configured_columns,
     dense_block,
@@ -65,6 +67,8 @@ class TowerOptions(options.Options):
     frequency_scales: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
     units: options.Units
     dropout: options.Dropout
+
+RAW_DTYPE = NUMBER
 
 SCALERS = {
     "standard": StandardScaler,
@@ -421,7 +425,7 @@ def build_serving_input(
     name: str, preprocessor: NumericalPreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One float64 input per column (NaN when missing), imputed and scaled as in training."""
-    inputs = raw_inputs(preprocessor.columns, "float64")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     imputer = preprocessor.pipeline.named_steps["impute"]
     width = len(preprocessor.columns)
     # The values the imputer writes into missing cells, read off the imputer itself.
@@ -468,3 +472,36 @@ def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
         )
         reasons = pd.concat([reasons, found[~found.index.isin(reasons.index)]])
     return reasons
+
+
+is_active = base.is_active
+raw_columns = base.raw_columns
+
+
+def normalise_column(column: str, values: pd.Series) -> pd.Series:
+    """The column as float64 (validation has refused or dropped cells that are not numbers)."""
+    return pd.to_numeric(values).astype("float64")
+
+
+# Synthetic tables (synthetic.py): normal values, alternately linear and U-shaped effects.
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """Normal values at ``location`` and ``scale``; every other column's effect is U-shaped."""
+    z = rng.standard_normal(rows)
+    # Alternate linear and U-shaped effects so that a tower has something to learn.
+    signal = z if position % 2 == 0 else (z**2 - 1.0) / np.sqrt(2.0)
+    values = float(spec["location"]) + float(spec["scale"]) * z
+    return pd.Series(values), float(spec["effect"]) * signal
+
+
+synthetic_gaps = base.synthetic_missing
+
+
+def synthetic_new_rows(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """About ``missing_rate`` of the cells missing."""
+    return base.synthetic_missing(rng, values, float(new_rows["missing_rate"]))

@@ -31,7 +31,9 @@ from pydantic import Field
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    STRING,
     accept_every_row,
     configured_columns,
     dense_block,
@@ -73,6 +75,8 @@ class TowerOptions(options.Options):
     kernel_size: options.Positive
     units: options.Units
     dropout: options.Dropout
+
+RAW_DTYPE = STRING
 
 PADDING_ID = 0
 # Ids below this are padding and the out-of-vocabulary id: no TF-IDF weight.
@@ -518,7 +522,7 @@ def build_serving_input(
     name: str, preprocessor: TextPreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One string input per column ("" when missing), tokenised by the same rebuilt layer."""
-    inputs = raw_inputs(preprocessor.columns, "string")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     layer = TokenIds(
         preprocessor.vectorizer(),
         preprocessor.length_mask(),
@@ -541,3 +545,41 @@ def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:
 
 # Any value is text once it is a string.
 invalid_rows = accept_every_row
+is_active = base.is_active
+raw_columns = base.raw_columns
+normalise_column = base.strings_if_mixed
+
+
+# Synthetic tables (synthetic.py): filler words with some positive or negative ones.
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """Sentences of filler words; a third positive, a third negative, a third neutral."""
+    positive, negative = list(spec["positive_words"]), list(spec["negative_words"])
+    filler = list(spec["filler_words"])
+    sentiment = rng.integers(-1, 2, size=rows)
+    texts = []
+    for mood in sentiment:
+        words = list(rng.choice(filler, size=rng.integers(*spec["filler_count"])))
+        if mood:
+            pool = positive if mood > 0 else negative
+            words += list(rng.choice(pool, size=rng.integers(*spec["sentiment_count"])))
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + ".")
+    return pd.Series(texts, dtype="string"), float(spec["effect"]) * sentiment
+
+
+synthetic_gaps = base.no_synthetic_gaps
+
+
+def synthetic_new_rows(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """About ``missing_rate`` of the cells emptied: half missing, half the empty string."""
+    values = values.copy()
+    emptied = np.flatnonzero(rng.random(len(values)) < float(new_rows["missing_rate"]))
+    values.iloc[emptied[::2]] = None
+    values.iloc[emptied[1::2]] = ""
+    return values
