@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import keras
 import numpy as np
@@ -21,13 +21,31 @@ import pandas as pd
 ROW_ID = "row_id"
 # What a raw value is, as the serving model takes it: a number, or a string (or bytes).
 NUMBER, STRING = "float64", "string"
+# The classical baseline's estimators (model/baseline.py): gradient boosting, which reads
+# categories and numbers as they are, and a linear model over encoded features.
+GRADIENT_BOOSTING, LINEAR = "gradient_boosting", "linear"
 
 logger = logging.getLogger(__name__)
 
 
+class BaselineBlock(NamedTuple):
+    """One transformer of the classical baseline's ``ColumnTransformer``, and what it reads.
+
+    ``columns`` names columns of the modality's ``baseline_columns`` frame (a list gives the
+    transformer a frame, one name a single column); ``label`` tells several blocks of one
+    modality apart (a text column each); gradient boosting reads the outputs of a
+    ``categorical`` block as categories.
+    """
+
+    transformer: Any
+    columns: list[str] | str
+    label: str = ""
+    categorical: bool = False
+
+
 class Modality(Protocol):
-    """What the pipelines, the model builder, validation and the synthetic tables need from
-    a modality module; none of them names a modality.
+    """What the pipelines, the model builder, validation, the baseline and the synthetic
+    tables need from a modality module; none of them names a modality.
 
     A module also defines ``Options`` and ``TowerOptions``, the schemas (``options.Options``)
     of its parameter block and of ``model.towers.<name>``; parameters.py composes them.
@@ -71,6 +89,10 @@ class Modality(Protocol):
     """``NUMBER`` or ``STRING``: a raw value, as the serving model's input takes it and as
     missing-value markers match it (a numeric marker matches a number)."""
 
+    BASELINE_KINDS: frozenset[str]
+    """The baseline estimators that can read this modality (``GRADIENT_BOOSTING``,
+    ``LINEAR``); the baseline is gradient boosting when every active modality allows it."""
+
     def is_active(self, preprocessor: Any) -> bool:
         """Whether the modality is in the model and the baseline: it has configured columns."""
 
@@ -79,6 +101,25 @@ class Modality(Protocol):
 
     def normalise_column(self, column: str, values: pd.Series) -> pd.Series:
         """One of the modality's columns with the value types it reads (validation's last step)."""
+
+    def baseline_columns(
+        self, columns: list[str], rows: pd.DataFrame, encoded: Any, positions: np.ndarray
+    ) -> pd.DataFrame:
+        """What the baseline's transformers read for ``rows``, one column per raw column.
+
+        Most modalities give the raw columns themselves; ``encoded`` (every row's encoded
+        features) at ``positions`` (the rows' positions in it) is there for a modality whose
+        raw cells cannot go through a scikit-learn transformer (images).
+        """
+
+    def baseline_transformers(
+        self, columns: list[str], kind: str, params: Mapping[str, Any]
+    ) -> list[BaselineBlock]:
+        """Unfitted scikit-learn transformers of the baseline ``kind`` over ``columns``.
+
+        ``params`` is the kind's block of ``params:baseline``. The baseline fits them on the
+        training rows only, and never reads the model's preprocessors.
+        """
 
     def synthetic_column(
         self,
@@ -138,6 +179,13 @@ def strings_if_mixed(column: str, values: pd.Series) -> pd.Series:
         ", ".join(kinds),
     )
     return values.astype("string")
+
+
+def raw_column_frame(
+    columns: list[str], rows: pd.DataFrame, encoded: Any, positions: np.ndarray
+) -> pd.DataFrame:
+    """``baseline_columns`` of a modality whose baseline reads its raw columns."""
+    return rows[columns]
 
 
 def synthetic_missing(rng: np.random.Generator, values: pd.Series, rate: float) -> pd.Series:

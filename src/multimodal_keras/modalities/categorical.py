@@ -22,13 +22,18 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 
 from multimodal_keras import options
 from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    GRADIENT_BOOSTING,
+    LINEAR,
     ROW_ID,
     STRING,
+    BaselineBlock,
     accept_every_row,
     configured_columns,
     dense_block,
@@ -60,8 +65,11 @@ ONE_HOT = "one_hot"
 EMBEDDING = "embedding"
 AUTO = "auto"
 UNKNOWN_CODE = -1
+# The baseline's category for a missing cell (its own, not the model's ``missing_token``).
+BASELINE_MISSING = "<missing>"
 
 RAW_DTYPE = STRING
+BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
 
 
 @dataclass
@@ -433,6 +441,48 @@ def wide_features(
         )
         parts.append(keras.layers.Flatten(name=f"{name}_wide_flatten")(weights))
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_wide")(parts)
+
+
+# The classical baseline (model/baseline.py): its own encoding of the raw columns.
+
+
+def category_values(frame: pd.DataFrame) -> np.ndarray:
+    """Raw category cells as strings, empty strings and missing cells as NaN (to impute)."""
+    strings = frame.astype("string").replace("", pd.NA)
+    return strings.to_numpy(dtype=object, na_value=np.nan)
+
+
+baseline_columns = base.raw_column_frame
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """Missing cells as a category of their own, then one-hot columns (linear; rarer than
+    ``category_min_frequency`` share one, unseen ones the infrequent column) or ordinal codes
+    (gradient boosting; at most ``max_bins`` per column, unseen ones missing).
+    """
+    if kind == GRADIENT_BOOSTING:
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            # Codes must stay below max_bins; rarer categories share one code.
+            max_categories=int(params.get("max_bins", 255)),
+            dtype=np.float64,
+        )
+    else:
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=params.get("category_min_frequency") or None,
+        )
+    steps = Pipeline(
+        [
+            ("strings", FunctionTransformer(category_values, feature_names_out="one-to-one")),
+            ("impute", SimpleImputer(strategy="constant", fill_value=BASELINE_MISSING)),
+            ("encode", encoder),
+        ]
+    )
+    return [BaselineBlock(steps, list(columns), categorical=kind == GRADIENT_BOOSTING)]
 
 
 # Synthetic tables (synthetic.py): levels with random effects on the hidden score.

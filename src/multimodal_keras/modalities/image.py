@@ -22,6 +22,7 @@ import pandas as pd
 import tensorflow as tf
 from PIL import Image, ImageDraw, UnidentifiedImageError
 from pydantic import Field
+from sklearn.preprocessing import FunctionTransformer
 
 from multimodal_keras import options
 from multimodal_keras.chunked import ChunkedArray
@@ -29,8 +30,10 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.image_formats import GREY_MODES, PNG_SIGNATURE
 from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    LINEAR,
     ROW_ID,
     STRING,
+    BaselineBlock,
     configured_columns,
     dense_block,
     raw_inputs,
@@ -88,6 +91,8 @@ class TowerOptions(options.Options):
     backbone_input_range: tuple[float, float]
 
 RAW_DTYPE = STRING
+# Gradient boosting reads no pixels: any image column makes the baseline linear.
+BASELINE_KINDS = frozenset({LINEAR})
 
 BYTES = "bytes"
 PATH = "path"
@@ -826,6 +831,58 @@ is_active = base.is_active
 raw_columns = base.raw_columns
 # Image cells are bytes or paths, read as they are.
 normalise_column = base.unchanged
+
+
+# The classical baseline (model/baseline.py): each image's pixels averaged down to a few.
+
+# Images are downscaled this many at a time, to bound memory on large tables.
+_IMAGE_CHUNK = 4096
+
+
+def downscale(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 images (images, height, width, channels) averaged down to ``size``, as [0, 1]
+    features (images, features)."""
+    resized = tf.image.resize(tf.cast(pixels, tf.float32), size, method="area").numpy()
+    return (resized / 255.0).reshape(len(pixels), -1).astype(np.float32)
+
+
+def downscaled_cells(frame: pd.DataFrame, size: tuple[int, int]) -> np.ndarray:
+    """Each column's images (cells of uint8 pixels) downscaled, the columns side by side."""
+    blocks = []
+    for column in frame.columns:
+        cells = frame[column].to_list()
+        chunks = [
+            downscale(np.stack(cells[start : start + _IMAGE_CHUNK]), size)
+            for start in range(0, len(cells), _IMAGE_CHUNK)
+        ]
+        blocks.append(np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32))
+    return np.hstack(blocks) if blocks else np.zeros((len(frame), 0), np.float32)
+
+
+def baseline_columns(
+    columns: list[str], rows: pd.DataFrame, encoded: Any, positions: np.ndarray
+) -> pd.DataFrame:
+    """One cell per image: its pixels as ``transform`` wrote them, read at ``positions``.
+
+    The baseline reads the decoded pixels rather than the raw cells: decoding every image
+    again would double the slowest step of a run, and ``fit`` learns nothing from pixels.
+    Each cell is a view of the (memory-mapped) array, read one chunk at a time.
+    """
+    pixels = model_input(encoded)
+    return pd.DataFrame(
+        {
+            column: pd.Series([pixels[row, index] for row in positions], dtype=object)
+            for index, column in enumerate(columns)
+        }
+    ).set_axis(rows.index)
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """The images averaged down to ``image_size`` and flattened (linear only)."""
+    size = tuple(int(side) for side in params["image_size"])
+    return [BaselineBlock(FunctionTransformer(downscaled_cells, kw_args={"size": size}), columns)]
 
 
 # Synthetic tables (synthetic.py): a shape on a grey background, its colour the signal.

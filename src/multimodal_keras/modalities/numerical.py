@@ -32,8 +32,11 @@ from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    GRADIENT_BOOSTING,
+    LINEAR,
     NUMBER,
     ROW_ID,
+    BaselineBlock,
     configured_columns,
     dense_block,
     encoded_frame,
@@ -69,6 +72,7 @@ class TowerOptions(options.Options):
     dropout: options.Dropout
 
 RAW_DTYPE = NUMBER
+BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
 
 SCALERS = {
     "standard": StandardScaler,
@@ -481,6 +485,36 @@ raw_columns = base.raw_columns
 def normalise_column(column: str, values: pd.Series) -> pd.Series:
     """The column as float64 (validation has refused or dropped cells that are not numbers)."""
     return pd.to_numeric(values).astype("float64")
+
+
+# The classical baseline (model/baseline.py): its own imputation and scaling of the raw columns.
+
+
+def float_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Raw number cells as float64, missing and blank cells as NaN."""
+    return as_float_frame(frame, list(frame.columns))
+
+
+baseline_columns = base.raw_column_frame
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """The numbers as they are for gradient boosting (it splits on missing values), or
+    missing values imputed with the training median and standardised (linear).
+    """
+    numbers = FunctionTransformer(float_values, feature_names_out="one-to-one")
+    if kind == GRADIENT_BOOSTING:
+        return [BaselineBlock(numbers, list(columns))]
+    steps = Pipeline(
+        [
+            ("numbers", numbers),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]
+    )
+    return [BaselineBlock(steps, list(columns))]
 
 
 # Synthetic tables (synthetic.py): normal values, alternately linear and U-shaped effects.

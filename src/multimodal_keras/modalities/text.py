@@ -28,12 +28,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from pydantic import Field
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    LINEAR,
     STRING,
+    BaselineBlock,
     accept_every_row,
     configured_columns,
     dense_block,
@@ -77,6 +82,8 @@ class TowerOptions(options.Options):
     dropout: options.Dropout
 
 RAW_DTYPE = STRING
+# Gradient boosting reads no text: any text column makes the baseline linear.
+BASELINE_KINDS = frozenset({LINEAR})
 
 PADDING_ID = 0
 # Ids below this are padding and the out-of-vocabulary id: no TF-IDF weight.
@@ -548,6 +555,39 @@ invalid_rows = accept_every_row
 is_active = base.is_active
 raw_columns = base.raw_columns
 normalise_column = base.strings_if_mixed
+
+
+# The classical baseline (model/baseline.py): a TF-IDF of each raw text column.
+
+
+def text_values(values: pd.Series) -> np.ndarray:
+    """One raw text column as str, missing text as the empty string."""
+    return values.astype("string").fillna("").to_numpy(dtype=object)
+
+
+baseline_columns = base.raw_column_frame
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """Per column, scikit-learn's TfidfVectorizer with ``params["tfidf"]`` (linear only)."""
+    tfidf = dict(params["tfidf"])
+    if "ngram_range" in tfidf:
+        tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
+    return [
+        BaselineBlock(
+            Pipeline(
+                [
+                    ("texts", FunctionTransformer(text_values)),
+                    ("tfidf", TfidfVectorizer(**tfidf)),
+                ]
+            ),
+            column,
+            label=column,
+        )
+        for column in columns
+    ]
 
 
 # Synthetic tables (synthetic.py): filler words with some positive or negative ones.
