@@ -341,8 +341,12 @@ def lookup_tables(
     return vocabularies, blocks
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class CategoryLookup(keras.layers.Layer):
-    """Raw category strings to the encoded blocks the fitted encoder gives them, concatenated."""
+    """Raw category strings to the encoded blocks the fitted encoder gives them, concatenated.
+
+    Its config holds the vocabularies and the blocks as lists, and the blocks' dtype.
+    """
 
     def __init__(
         self,
@@ -352,7 +356,8 @@ class CategoryLookup(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.missing_token = missing_token
+        self.missing_token = str(missing_token)
+        self.vocabularies = [[str(value) for value in vocabulary] for vocabulary in vocabularies]
         self.blocks = [np.asarray(block) for block in blocks]
         self.tables = [
             tf.lookup.StaticHashTable(
@@ -375,6 +380,21 @@ class CategoryLookup(keras.layers.Layer):
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
         width = sum(block.shape[1] for block in self.blocks)
         return keras.KerasTensor((columns[0].shape[0], width), dtype=str(self.blocks[0].dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vocabularies": self.vocabularies,
+            "blocks": [block.tolist() for block in self.blocks],
+            "block_dtype": str(self.blocks[0].dtype),
+            "missing_token": self.missing_token,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CategoryLookup:
+        dtype = config.pop("block_dtype")
+        blocks = [np.asarray(block, dtype=dtype) for block in config.pop("blocks")]
+        return cls(blocks=blocks, **config)
 
 
 def build_serving_input(

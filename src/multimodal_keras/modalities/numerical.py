@@ -396,6 +396,7 @@ def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:
     raise ValueError(f"the serving model cannot repeat the scaler {scaler!r}")
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class ImputeAndScale(keras.layers.Layer):
     """Raw float64 values to the imputed, indicated and scaled float32 block of ``transform``."""
 
@@ -408,7 +409,7 @@ class ImputeAndScale(keras.layers.Layer):
     ) -> None:
         super().__init__(autocast=False, **kwargs)
         self.fill_values = np.asarray(fill_values, dtype=np.float64)
-        self.indicated = list(indicated)
+        self.indicated = [int(position) for position in indicated]
         self.steps = tuple(np.asarray(step, dtype=np.float64) for step in steps)
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
@@ -423,6 +424,14 @@ class ImputeAndScale(keras.layers.Layer):
 
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
         return keras.KerasTensor((columns[0].shape[0], len(self.steps[0])), dtype="float32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "fill_values": self.fill_values.tolist(),
+            "indicated": self.indicated,
+            "steps": [step.tolist() for step in self.steps],
+        }
 
 
 def build_serving_input(

@@ -404,7 +404,8 @@ class WeightedBag(keras.layers.Layer):
 class TokenMeans(keras.layers.Layer):
     """Each column's share of its ids: 1 / (ids that are not padding), 0 at padding.
 
-    With ``WeightedBag`` this is the mean of the ids' embeddings, padding left out.
+    With ``WeightedBag`` this is the mean of the ids' embeddings, padding left out. It takes
+    no arguments of its own, so Keras' ``Layer.get_config`` (name, dtype) rebuilds it.
     """
 
     def call(self, ids: tf.Tensor) -> tf.Tensor:
@@ -496,8 +497,13 @@ def sequence_features(
     return keras.layers.Flatten(name=f"{name}_flatten")(pooled)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class TokenIds(keras.layers.Layer):
-    """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them."""
+    """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them.
+
+    Its config holds the TextVectorization layer serialised by Keras (vocabulary and
+    settings), the length mask as lists and the character budgets.
+    """
 
     def __init__(
         self,
@@ -509,7 +515,7 @@ class TokenIds(keras.layers.Layer):
         super().__init__(**kwargs)
         self.vectorizer = vectorizer
         self._mask = np.asarray(mask, dtype=np.int32)
-        self.budgets = list(budgets)
+        self.budgets = [int(budget) for budget in budgets]
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
         # Each text cut to its column's character budget, as ``transform`` cuts it.
@@ -523,6 +529,19 @@ class TokenIds(keras.layers.Layer):
 
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
         return keras.KerasTensor((columns[0].shape[0], *self._mask.shape), dtype="int32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vectorizer": keras.saving.serialize_keras_object(self.vectorizer),
+            "mask": self._mask.tolist(),
+            "budgets": self.budgets,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TokenIds:
+        vectorizer = keras.saving.deserialize_keras_object(config.pop("vectorizer"))
+        return cls(vectorizer=vectorizer, **config)
 
 
 def build_serving_input(

@@ -199,6 +199,7 @@ def model_input(encoded: np.ndarray | ChunkedArray) -> np.ndarray:
     return np.asarray(encoded)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class DecodeImages(keras.layers.Layer):
     """Encoded image bytes of each column to uint8 pixels, with ``decode_and_resize``.
 
@@ -218,8 +219,9 @@ class DecodeImages(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.height, self.width, self.channels = height, width, channels
-        self.interpolation, self.max_pixels, self.names = interpolation, max_pixels, names
+        self.height, self.width, self.channels = int(height), int(width), int(channels)
+        self.interpolation, self.max_pixels = str(interpolation), int(max_pixels)
+        self.names = [str(name) for name in names]
 
     def decode(self, encoded: tf.Tensor, name: str) -> tf.Tensor:
         pixels = declared_pixels(encoded)
@@ -254,6 +256,17 @@ class DecodeImages(keras.layers.Layer):
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
         shape = (columns[0].shape[0], len(columns), self.height, self.width, self.channels)
         return keras.KerasTensor(shape, dtype="uint8")
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "interpolation": self.interpolation,
+            "max_pixels": self.max_pixels,
+            "names": self.names,
+        }
 
 
 def build_serving_input(
