@@ -133,9 +133,7 @@ class Modality(Protocol):
         ``spec`` is the modality's block of the demo settings, ``position`` the column's
         among the modality's."""
 
-    def synthetic_gaps(
-        self, rng: np.random.Generator, values: pd.Series, rate: float
-    ) -> pd.Series:
+    def synthetic_gaps(self, rng: np.random.Generator, values: pd.Series, rate: float) -> pd.Series:
         """A synthetic column with about ``rate`` of its cells missing, when the modality's
         columns have gaps in a synthetic table (else unchanged, and ``rng`` untouched)."""
 

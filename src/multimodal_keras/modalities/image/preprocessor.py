@@ -43,6 +43,8 @@ class Options(options.Options):
     formats: list[str]
     chunk_size: options.Positive
     invalid_rows: Literal["error", "drop"]
+
+
 @dataclass
 class ImagePreprocessor:
     """How images are read and the size they are brought to; nothing is learnt from pixels."""

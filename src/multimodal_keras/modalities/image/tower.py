@@ -255,5 +255,3 @@ def build_tower(
     if pooled_dropout:
         flat = keras.layers.Dropout(pooled_dropout, name=f"{name}_pooled_dropout")(flat)
     return inputs, dense_block(flat, list(tower["units"]), float(tower["dropout"]), name)
-
-
