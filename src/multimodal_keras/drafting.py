@@ -31,9 +31,9 @@ from pydantic import Field
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.image_formats import GREY_MODES, image_format
+from multimodal_keras.modalities.names import CATEGORICAL, IMAGE, NUMERICAL, TEXT
 from multimodal_keras.targets import BINARY, MULTICLASS, infer_task
 
-CATEGORICAL, NUMERICAL, TEXT, IMAGE = "categorical", "numerical", "text", "image"
 ID, GROUP, LEFT_OUT = "id", "group", "left out"
 BYTES, PATH = "bytes", "path"
 # Characters of a value quoted in a comment.
@@ -73,10 +73,10 @@ class ProjectSettings:
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> ProjectSettings:
         """The settings from a project's merged parameters."""
-        image = parameters["image"]
+        image = parameters[IMAGE]
         return cls(
             max_classes=int(parameters["table"]["max_classes"]),
-            length_percentile=float(parameters["text"]["length_percentile"]),
+            length_percentile=float(parameters[TEXT]["length_percentile"]),
             image_formats=tuple(str(name).upper() for name in image["formats"]),
             image_auto_sample=int(image["auto_sample"]),
             image_auto_max_size=int(image["auto_max_size"]),

@@ -12,7 +12,7 @@ import pandas as pd
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.missing_values import mark_missing
 from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.modalities.base import ROW_ID, configured_columns, serving_name
+from multimodal_keras.modalities.base import NUMBER, ROW_ID, configured_columns, serving_name
 from multimodal_keras.targets import REGRESSION
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def read_markers_as_missing(
     markers = {column: values for column, values in markers.items() if column in table.columns}
     if not markers:
         return table
-    table, counts = mark_missing(table, markers, features.get("numerical", []))
+    table, counts = mark_missing(table, markers, number_columns(features))
     found = {column: count for column, count in counts.items() if count}
     if found:
         logger.info(
@@ -263,21 +263,23 @@ def check_target_varies(table: pd.DataFrame, target: str) -> None:
         )
 
 
+def number_columns(features: Mapping[str, list[str]]) -> list[str]:
+    """The configured columns whose raw values are numbers (a numeric marker matches them)."""
+    return [
+        column
+        for name, columns in features.items()
+        if MODALITIES[name].RAW_DTYPE == NUMBER
+        for column in columns
+    ]
+
+
 def normalise_types(table: pd.DataFrame, features: Mapping[str, list[str]]) -> pd.DataFrame:
-    """Numerical columns as floats; string-like columns that mix value types as strings (logged)."""
+    """Each configured column with the value types its modality reads (numbers as floats,
+    string-like columns that mix value types as strings, logged)."""
     table = table.copy()
-    for column in features.get("numerical", []):
-        table[column] = pd.to_numeric(table[column]).astype("float64")
-    for column in [*features.get("categorical", []), *features.get("text", [])]:
-        values = table[column].dropna()
-        kinds = sorted({type(value).__name__ for value in values}) if values.dtype == object else []
-        if len(kinds) > 1:
-            logger.warning(
-                "Column %r mixes value types (%s); every value is read as a string.",
-                column,
-                ", ".join(kinds),
-            )
-            table[column] = table[column].astype("string")
+    for name, columns in features.items():
+        for column in columns:
+            table[column] = MODALITIES[name].normalise_column(column, table[column])
     return table
 
 

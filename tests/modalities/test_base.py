@@ -1,12 +1,44 @@
-"""What every modality shares: the serving model's input names."""
+"""What every modality shares: the interface, the registry, the serving model's input names."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from multimodal_keras.errors import MultimodalKerasError
-from multimodal_keras.modalities.base import serving_name
+from multimodal_keras.modalities import MODALITIES, MODALITY_NAMES
+from multimodal_keras.modalities.base import Modality, serving_name
 from multimodal_keras.validation import check_roles
+
+INTERFACE = sorted(
+    name
+    for name in {*vars(Modality), *Modality.__annotations__}
+    if not name.startswith("_")
+)
+
+
+@pytest.mark.parametrize("name", MODALITY_NAMES)
+def test_every_registered_modality_implements_the_whole_interface(name):
+    module = MODALITIES[name]
+    assert [member for member in INTERFACE if not hasattr(module, member)] == []
+    assert hasattr(module, "Options") and hasattr(module, "TowerOptions")
+
+
+def test_the_modality_names_import_without_tensorflow():
+    code = (
+        "import sys; import multimodal_keras.modalities.names, multimodal_keras.drafting; "
+        "print('tensorflow' in sys.modules)"
+    )
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    environment = {**os.environ, "PYTHONPATH": source, "KEDRO_DISABLE_TELEMETRY": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
+    )
+    assert done.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.datasets import NumpyDataset
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import image
+from multimodal_keras.modalities.image import headers
 
 OPTIONS = {
     "columns": ["front", "back"],
@@ -95,7 +96,7 @@ def test_plain_png_is_checked_from_its_header_without_opening_it(monkeypatch):
         raise AssertionError("Pillow opened a plain 8-bit PNG")
 
     preprocessor = image.fit(table(0), OPTIONS)
-    monkeypatch.setattr(image.Image, "open", refuse)
+    monkeypatch.setattr(Image, "open", refuse)
 
     assert image.decodable_bytes(png(40), preprocessor) == png(40)
 
@@ -118,7 +119,7 @@ def test_a_16_bit_png_goes_to_tensorflow_as_it_is_not_through_pillow():
     # Pillow's conversion would clip 4000 to 255; TensorFlow scales it to 16, as the
     # serving model's decoder does.
     assert passed == sixteen_bit
-    assert image._png_header(sixteen_bit)[2] == 16
+    assert headers.png_header(sixteen_bit)[2] == 16
 
 
 def test_unreadable_image_stops_the_transform_at_once_naming_its_row():

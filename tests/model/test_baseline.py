@@ -93,6 +93,11 @@ def _fit(prepared: dict[str, Any], params: dict[str, Any]) -> classical.Baseline
     )
 
 
+def _encoders(model: classical.Baseline, modality: str) -> list[Any]:
+    """The fitted last step (the encoder) of each of a modality's transformer blocks."""
+    return [block[-1] for block in model.fitted_blocks(modality)]
+
+
 def _evaluate(model: classical.Baseline, prepared: dict[str, Any]) -> dict[str, Any]:
     return evaluate_baseline(
         model,
@@ -127,7 +132,8 @@ def test_linear_baseline_stacks_every_modality(base_params):
     widths = model.describe()["features"]
     assert set(widths) == set(MODALITIES)
     assert widths["image"] == 4 * 4 * 3 * len(base_params["image"]["columns"])
-    assert widths["categorical"] == len(model.categorical_encoder.get_feature_names_out())
+    (encoder,) = _encoders(model, "categorical")
+    assert widths["categorical"] == len(encoder.get_feature_names_out())
 
 
 @pytest.mark.parametrize("encoding", ["one_hot", "embedding", "auto"])
@@ -138,10 +144,11 @@ def test_the_linear_baseline_one_hot_encodes_the_raw_categories_whatever_the_mod
     params["categorical"]["encoding"] = encoding
     prepared = _prepare(_table(params), params)
     model = _fit(prepared, params)
-    names = list(model.categorical_encoder.get_feature_names_out())
+    (encoder,) = _encoders(model, "categorical")
+    names = list(encoder.get_feature_names_out())
     assert model.describe()["features"]["categorical"] == len(names)
     # One raw column in per configured column, whatever the model's encoded block holds.
-    assert model.categorical_encoder.n_features_in_ == len(params["categorical"]["columns"])
+    assert encoder.n_features_in_ == len(params["categorical"]["columns"])
 
 
 @pytest.mark.parametrize("modalities", ["tabular", "all"])
@@ -165,10 +172,11 @@ def test_non_training_rows_never_reach_the_fit(base_params, modalities):
         classical.predict(clean_model, rows, clean["features"], train),
         classical.predict(poisoned_model, rows, clean["features"], train),
     )
-    for vectorizer in poisoned_model.text_vectorizers.values():
+    for vectorizer in _encoders(poisoned_model, "text"):
         assert POISON not in vectorizer.vocabulary_
     if poisoned_model.kind == "gradient_boosting":
-        categories = np.concatenate(poisoned_model.categorical_encoder.categories_)
+        (encoder,) = _encoders(poisoned_model, "categorical")
+        categories = np.concatenate(encoder.categories_)
         assert POISON not in categories.tolist()
 
 
@@ -215,3 +223,46 @@ def test_collect_metrics_puts_the_baseline_beside_the_model():
     assert metrics["task"] == "binary" and metrics["test_rows"] == 10
     with pytest.raises(MultimodalKerasError, match="out of date"):
         collect_metrics(model, baseline | {"test_rows": 11})
+
+
+def test_the_fitted_transformers_know_only_the_training_rows(base_params):
+    params = _params(base_params)
+    raw = _table(params)
+    train = split_positions(_prepare(raw, params)["split_assignments"], TRAIN)
+    held_out = np.setdiff1d(np.arange(len(raw)), train)
+    raw.loc[held_out, params["categorical"]["columns"]] = POISON
+    for column in params["text"]["columns"]:
+        raw.loc[held_out, column] = raw.loc[held_out, column] + f" {POISON}"
+    raw.loc[held_out, params["numerical"]["columns"]] = 1e6
+    prepared = _prepare(raw, params)
+    np.testing.assert_array_equal(split_positions(prepared["split_assignments"], TRAIN), train)
+    model = _fit(prepared, params)
+    assert model.kind == "linear"
+
+    (one_hot,) = _encoders(model, "categorical")
+    assert all(POISON not in categories.tolist() for categories in one_hot.categories_)
+    for vectorizer in _encoders(model, "text"):
+        assert not [term for term in vectorizer.vocabulary_ if POISON in term]
+    (numbers,) = model.fitted_blocks("numerical")
+    values = prepared["primary_table"].iloc[train][params["numerical"]["columns"]]
+    np.testing.assert_allclose(numbers["impute"].statistics_, values.median())
+    np.testing.assert_allclose(numbers["scale"].mean_, values.fillna(values.median()).mean())
+    assert np.all(numbers["scale"].mean_ < 1e5)
+
+
+def test_the_baseline_does_not_move_with_the_models_encodings(base_params):
+    raw = _table(base_params)
+    scores = []
+    for categorical, numerical in [
+        ({"encoding": "one_hot"}, {"scaling": "standard", "add_missing_indicator": True}),
+        ({"encoding": "embedding"}, {"scaling": "minmax", "add_missing_indicator": False}),
+    ]:
+        params = _params(base_params)
+        params["categorical"].update(categorical)
+        params["numerical"].update(numerical)
+        prepared = _prepare(raw, params)
+        model = _fit(prepared, params)
+        rows = split_positions(prepared["split_assignments"], "test")
+        test_rows = prepared["primary_table"].iloc[rows]
+        scores.append(classical.predict(model, test_rows, prepared["features"], rows))
+    np.testing.assert_allclose(scores[0], scores[1])

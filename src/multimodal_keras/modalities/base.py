@@ -12,19 +12,40 @@ import logging
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import keras
 import numpy as np
 import pandas as pd
 
 ROW_ID = "row_id"
+# What a raw value is, as the serving model takes it: a number, or a string (or bytes).
+NUMBER, STRING = "float64", "string"
+# The classical baseline's estimators (model/baseline.py): gradient boosting, which reads
+# categories and numbers as they are, and a linear model over encoded features.
+GRADIENT_BOOSTING, LINEAR = "gradient_boosting", "linear"
 
 logger = logging.getLogger(__name__)
 
 
+class BaselineBlock(NamedTuple):
+    """One transformer of the classical baseline's ``ColumnTransformer``, and what it reads.
+
+    ``columns`` names columns of the modality's ``baseline_columns`` frame (a list gives the
+    transformer a frame, one name a single column); ``label`` tells several blocks of one
+    modality apart (a text column each); gradient boosting reads the outputs of a
+    ``categorical`` block as categories.
+    """
+
+    transformer: Any
+    columns: list[str] | str
+    label: str = ""
+    categorical: bool = False
+
+
 class Modality(Protocol):
-    """What the pipelines and the model builder need from a modality module.
+    """What the pipelines, the model builder, validation, the baseline and the synthetic
+    tables need from a modality module; none of them names a modality.
 
     A module also defines ``Options`` and ``TowerOptions``, the schemas (``options.Options``)
     of its parameter block and of ``model.towers.<name>``; parameters.py composes them.
@@ -64,10 +85,124 @@ class Modality(Protocol):
     def invalid_rows(self, rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
         """Why each row this modality cannot use is unusable, indexed by row id."""
 
+    RAW_DTYPE: str
+    """``NUMBER`` or ``STRING``: a raw value, as the serving model's input takes it and as
+    missing-value markers match it (a numeric marker matches a number)."""
+
+    BASELINE_KINDS: frozenset[str]
+    """The baseline estimators that can read this modality (``GRADIENT_BOOSTING``,
+    ``LINEAR``); the baseline is gradient boosting when every active modality allows it."""
+
+    def is_active(self, preprocessor: Any) -> bool:
+        """Whether the modality is in the model and the baseline: it has configured columns."""
+
+    def raw_columns(self, preprocessor: Any) -> list[str]:
+        """The primary table's columns the fitted preprocessor reads."""
+
+    def normalise_column(self, column: str, values: pd.Series) -> pd.Series:
+        """One of the modality's columns with the value types it reads (validation's last step)."""
+
+    def baseline_columns(
+        self, columns: list[str], rows: pd.DataFrame, encoded: Any, positions: np.ndarray
+    ) -> pd.DataFrame:
+        """What the baseline's transformers read for ``rows``, one column per raw column.
+
+        Most modalities give the raw columns themselves; ``encoded`` (every row's encoded
+        features) at ``positions`` (the rows' positions in it) is there for a modality whose
+        raw cells cannot go through a scikit-learn transformer (images).
+        """
+
+    def baseline_transformers(
+        self, columns: list[str], kind: str, params: Mapping[str, Any]
+    ) -> list[BaselineBlock]:
+        """Unfitted scikit-learn transformers of the baseline ``kind`` over ``columns``.
+
+        ``params`` is the kind's block of ``params:baseline``. The baseline fits them on the
+        training rows only, and never reads the model's preprocessors.
+        """
+
+    def synthetic_column(
+        self,
+        rng: np.random.Generator,
+        column: str,
+        position: int,
+        rows: int,
+        spec: Mapping[str, Any],
+    ) -> tuple[pd.Series, np.ndarray]:
+        """A synthetic column and its term of the hidden score (``synthetic.make_table``);
+        ``spec`` is the modality's block of the demo settings, ``position`` the column's
+        among the modality's."""
+
+    def synthetic_gaps(self, rng: np.random.Generator, values: pd.Series, rate: float) -> pd.Series:
+        """A synthetic column with about ``rate`` of its cells missing, when the modality's
+        columns have gaps in a synthetic table (else unchanged, and ``rng`` untouched)."""
+
+    def synthetic_new_rows(
+        self, rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+    ) -> pd.Series:
+        """A synthetic column of rows to score, made harder as ``new_rows`` says
+        (``synthetic.make_new_rows``), or unchanged with ``rng`` untouched."""
+
 
 def accept_every_row(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
     """``invalid_rows`` for modalities that can use any value once it is a string."""
     return pd.Series(dtype="string", index=pd.Index([], name=ROW_ID))
+
+
+def raw_columns(preprocessor: Any) -> list[str]:
+    """``raw_columns`` of a preprocessor that keeps its columns as ``columns``."""
+    return list(getattr(preprocessor, "columns", None) or [])
+
+
+def is_active(preprocessor: Any) -> bool:
+    """``is_active``: a modality is in use when its preprocessor has columns."""
+    return bool(raw_columns(preprocessor))
+
+
+def unchanged(column: str, values: pd.Series) -> pd.Series:
+    """``normalise_column`` for a modality that reads its cells as they are."""
+    return values
+
+
+def strings_if_mixed(column: str, values: pd.Series) -> pd.Series:
+    """``normalise_column`` for string-like columns: a column that mixes value types (a
+    CSV's numbers among words) is read as strings, which is logged."""
+    present = values.dropna()
+    kinds = sorted({type(value).__name__ for value in present}) if present.dtype == object else []
+    if len(kinds) <= 1:
+        return values
+    logger.warning(
+        "Column %r mixes value types (%s); every value is read as a string.",
+        column,
+        ", ".join(kinds),
+    )
+    return values.astype("string")
+
+
+def raw_column_frame(
+    columns: list[str], rows: pd.DataFrame, encoded: Any, positions: np.ndarray
+) -> pd.DataFrame:
+    """``baseline_columns`` of a modality whose baseline reads its raw columns."""
+    return rows[columns]
+
+
+def synthetic_missing(rng: np.random.Generator, values: pd.Series, rate: float) -> pd.Series:
+    """``synthetic_gaps`` that empties about ``rate`` of the cells, drawn cell by cell."""
+    values = values.copy()
+    values[rng.random(len(values)) < rate] = None
+    return values
+
+
+def no_synthetic_gaps(rng: np.random.Generator, values: pd.Series, rate: float) -> pd.Series:
+    """``synthetic_gaps`` of a modality whose synthetic cells are all present."""
+    return values
+
+
+def synthetic_rows_unchanged(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """``synthetic_new_rows`` of a modality whose rows to score are made as the table's."""
+    return values
 
 
 def warn_unused_column(modality: str, column: str, how: str = "missing") -> None:

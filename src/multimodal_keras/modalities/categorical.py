@@ -22,11 +22,18 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 
 from multimodal_keras import options
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    GRADIENT_BOOSTING,
+    LINEAR,
     ROW_ID,
+    STRING,
+    BaselineBlock,
     accept_every_row,
     configured_columns,
     dense_block,
@@ -58,6 +65,11 @@ ONE_HOT = "one_hot"
 EMBEDDING = "embedding"
 AUTO = "auto"
 UNKNOWN_CODE = -1
+# The baseline's category for a missing cell (its own, not the model's ``missing_token``).
+BASELINE_MISSING = "<missing>"
+
+RAW_DTYPE = STRING
+BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
 
 
 @dataclass
@@ -329,8 +341,12 @@ def lookup_tables(
     return vocabularies, blocks
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class CategoryLookup(keras.layers.Layer):
-    """Raw category strings to the encoded blocks the fitted encoder gives them, concatenated."""
+    """Raw category strings to the encoded blocks the fitted encoder gives them, concatenated.
+
+    Its config holds the vocabularies and the blocks as lists, and the blocks' dtype.
+    """
 
     def __init__(
         self,
@@ -340,7 +356,8 @@ class CategoryLookup(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.missing_token = missing_token
+        self.missing_token = str(missing_token)
+        self.vocabularies = [[str(value) for value in vocabulary] for vocabulary in vocabularies]
         self.blocks = [np.asarray(block) for block in blocks]
         self.tables = [
             tf.lookup.StaticHashTable(
@@ -364,12 +381,27 @@ class CategoryLookup(keras.layers.Layer):
         width = sum(block.shape[1] for block in self.blocks)
         return keras.KerasTensor((columns[0].shape[0], width), dtype=str(self.blocks[0].dtype))
 
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vocabularies": self.vocabularies,
+            "blocks": [block.tolist() for block in self.blocks],
+            "block_dtype": str(self.blocks[0].dtype),
+            "missing_token": self.missing_token,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CategoryLookup:
+        dtype = config.pop("block_dtype")
+        blocks = [np.asarray(block, dtype=dtype) for block in config.pop("blocks")]
+        return cls(blocks=blocks, **config)
+
 
 def build_serving_input(
     name: str, preprocessor: CategoricalPreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One string input per column, looked up in tables made by ``transform`` itself."""
-    inputs = raw_inputs(preprocessor.columns, "string")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     vocabularies, blocks = lookup_tables(preprocessor)
     lookup = CategoryLookup(
         vocabularies, blocks, preprocessor.missing_token, name=f"{name}_serving_lookup"
@@ -401,6 +433,9 @@ def describe(preprocessor: CategoricalPreprocessor) -> dict[str, Any]:
 
 # Any value is a category once it is a string.
 invalid_rows = accept_every_row
+is_active = base.is_active
+raw_columns = base.raw_columns
+normalise_column = base.strings_if_mixed
 
 
 def wide_features(
@@ -426,3 +461,72 @@ def wide_features(
         )
         parts.append(keras.layers.Flatten(name=f"{name}_wide_flatten")(weights))
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_wide")(parts)
+
+
+# The classical baseline (model/baseline.py): its own encoding of the raw columns.
+
+
+def category_values(frame: pd.DataFrame) -> np.ndarray:
+    """Raw category cells as strings, empty strings and missing cells as NaN (to impute)."""
+    strings = frame.astype("string").replace("", pd.NA)
+    return strings.to_numpy(dtype=object, na_value=np.nan)
+
+
+baseline_columns = base.raw_column_frame
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """Missing cells as a category of their own, then one-hot columns (linear; rarer than
+    ``category_min_frequency`` share one, unseen ones the infrequent column) or ordinal codes
+    (gradient boosting; at most ``max_bins`` per column, unseen ones missing).
+    """
+    if kind == GRADIENT_BOOSTING:
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            # Codes must stay below max_bins; rarer categories share one code.
+            max_categories=int(params.get("max_bins", 255)),
+            dtype=np.float64,
+        )
+    else:
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            min_frequency=params.get("category_min_frequency") or None,
+        )
+    steps = Pipeline(
+        [
+            ("strings", FunctionTransformer(category_values, feature_names_out="one-to-one")),
+            ("impute", SimpleImputer(strategy="constant", fill_value=BASELINE_MISSING)),
+            ("encode", encoder),
+        ]
+    )
+    return [BaselineBlock(steps, list(columns), categorical=kind == GRADIENT_BOOSTING)]
+
+
+# Synthetic tables (synthetic.py): levels with random effects on the hidden score.
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """``levels`` categories ``<column>_<k>``, Dirichlet-weighted, each with a random effect."""
+    levels = [f"{column}_{index}" for index in range(int(spec["levels"]))]
+    weights = rng.dirichlet(np.full(len(levels), float(spec["concentration"])))
+    codes = rng.choice(len(levels), size=rows, p=weights)
+    effects = rng.normal(0.0, float(spec["effect"]), size=len(levels))
+    values = pd.Series(np.asarray(levels, dtype=object)[codes], dtype="string")
+    return values, effects[codes]
+
+
+synthetic_gaps = base.synthetic_missing
+
+
+def synthetic_new_rows(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """About ``unseen_rate`` of the cells hold ``unseen_category``, which no table has."""
+    values = values.copy()
+    values[rng.random(len(values)) < float(new_rows["unseen_rate"])] = new_rows["unseen_category"]
+    return values

@@ -30,8 +30,13 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScale
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    GRADIENT_BOOSTING,
+    LINEAR,
+    NUMBER,
     ROW_ID,
+    BaselineBlock,
     configured_columns,
     dense_block,
     encoded_frame,
@@ -65,6 +70,9 @@ class TowerOptions(options.Options):
     frequency_scales: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
     units: options.Units
     dropout: options.Dropout
+
+RAW_DTYPE = NUMBER
+BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
 
 SCALERS = {
     "standard": StandardScaler,
@@ -388,6 +396,7 @@ def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:
     raise ValueError(f"the serving model cannot repeat the scaler {scaler!r}")
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class ImputeAndScale(keras.layers.Layer):
     """Raw float64 values to the imputed, indicated and scaled float32 block of ``transform``."""
 
@@ -400,7 +409,7 @@ class ImputeAndScale(keras.layers.Layer):
     ) -> None:
         super().__init__(autocast=False, **kwargs)
         self.fill_values = np.asarray(fill_values, dtype=np.float64)
-        self.indicated = list(indicated)
+        self.indicated = [int(position) for position in indicated]
         self.steps = tuple(np.asarray(step, dtype=np.float64) for step in steps)
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
@@ -416,12 +425,20 @@ class ImputeAndScale(keras.layers.Layer):
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
         return keras.KerasTensor((columns[0].shape[0], len(self.steps[0])), dtype="float32")
 
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "fill_values": self.fill_values.tolist(),
+            "indicated": self.indicated,
+            "steps": [step.tolist() for step in self.steps],
+        }
+
 
 def build_serving_input(
     name: str, preprocessor: NumericalPreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One float64 input per column (NaN when missing), imputed and scaled as in training."""
-    inputs = raw_inputs(preprocessor.columns, "float64")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     imputer = preprocessor.pipeline.named_steps["impute"]
     width = len(preprocessor.columns)
     # The values the imputer writes into missing cells, read off the imputer itself.
@@ -468,3 +485,66 @@ def invalid_rows(rows: pd.DataFrame, options: Mapping[str, Any]) -> pd.Series:
         )
         reasons = pd.concat([reasons, found[~found.index.isin(reasons.index)]])
     return reasons
+
+
+is_active = base.is_active
+raw_columns = base.raw_columns
+
+
+def normalise_column(column: str, values: pd.Series) -> pd.Series:
+    """The column as float64 (validation has refused or dropped cells that are not numbers)."""
+    return pd.to_numeric(values).astype("float64")
+
+
+# The classical baseline (model/baseline.py): its own imputation and scaling of the raw columns.
+
+
+def float_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Raw number cells as float64, missing and blank cells as NaN."""
+    return as_float_frame(frame, list(frame.columns))
+
+
+baseline_columns = base.raw_column_frame
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """The numbers as they are for gradient boosting (it splits on missing values), or
+    missing values imputed with the training median and standardised (linear).
+    """
+    numbers = FunctionTransformer(float_values, feature_names_out="one-to-one")
+    if kind == GRADIENT_BOOSTING:
+        return [BaselineBlock(numbers, list(columns))]
+    steps = Pipeline(
+        [
+            ("numbers", numbers),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]
+    )
+    return [BaselineBlock(steps, list(columns))]
+
+
+# Synthetic tables (synthetic.py): normal values, alternately linear and U-shaped effects.
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """Normal values at ``location`` and ``scale``; every other column's effect is U-shaped."""
+    z = rng.standard_normal(rows)
+    # Alternate linear and U-shaped effects so that a tower has something to learn.
+    signal = z if position % 2 == 0 else (z**2 - 1.0) / np.sqrt(2.0)
+    values = float(spec["location"]) + float(spec["scale"]) * z
+    return pd.Series(values), float(spec["effect"]) * signal
+
+
+synthetic_gaps = base.synthetic_missing
+
+
+def synthetic_new_rows(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """About ``missing_rate`` of the cells missing."""
+    return base.synthetic_missing(rng, values, float(new_rows["missing_rate"]))

@@ -28,10 +28,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from pydantic import Field
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    LINEAR,
+    STRING,
+    BaselineBlock,
     accept_every_row,
     configured_columns,
     dense_block,
@@ -73,6 +80,10 @@ class TowerOptions(options.Options):
     kernel_size: options.Positive
     units: options.Units
     dropout: options.Dropout
+
+RAW_DTYPE = STRING
+# Gradient boosting reads no text: any text column makes the baseline linear.
+BASELINE_KINDS = frozenset({LINEAR})
 
 PADDING_ID = 0
 # Ids below this are padding and the out-of-vocabulary id: no TF-IDF weight.
@@ -393,7 +404,8 @@ class WeightedBag(keras.layers.Layer):
 class TokenMeans(keras.layers.Layer):
     """Each column's share of its ids: 1 / (ids that are not padding), 0 at padding.
 
-    With ``WeightedBag`` this is the mean of the ids' embeddings, padding left out.
+    With ``WeightedBag`` this is the mean of the ids' embeddings, padding left out. It takes
+    no arguments of its own, so Keras' ``Layer.get_config`` (name, dtype) rebuilds it.
     """
 
     def call(self, ids: tf.Tensor) -> tf.Tensor:
@@ -485,8 +497,13 @@ def sequence_features(
     return keras.layers.Flatten(name=f"{name}_flatten")(pooled)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
 class TokenIds(keras.layers.Layer):
-    """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them."""
+    """Raw texts of each column to token ids, stacked per row as ``transform`` stacks them.
+
+    Its config holds the TextVectorization layer serialised by Keras (vocabulary and
+    settings), the length mask as lists and the character budgets.
+    """
 
     def __init__(
         self,
@@ -498,7 +515,7 @@ class TokenIds(keras.layers.Layer):
         super().__init__(**kwargs)
         self.vectorizer = vectorizer
         self._mask = np.asarray(mask, dtype=np.int32)
-        self.budgets = list(budgets)
+        self.budgets = [int(budget) for budget in budgets]
 
     def call(self, columns: list[tf.Tensor]) -> tf.Tensor:
         # Each text cut to its column's character budget, as ``transform`` cuts it.
@@ -513,12 +530,25 @@ class TokenIds(keras.layers.Layer):
     def compute_output_spec(self, columns: list[keras.KerasTensor]) -> keras.KerasTensor:
         return keras.KerasTensor((columns[0].shape[0], *self._mask.shape), dtype="int32")
 
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "vectorizer": keras.saving.serialize_keras_object(self.vectorizer),
+            "mask": self._mask.tolist(),
+            "budgets": self.budgets,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TokenIds:
+        vectorizer = keras.saving.deserialize_keras_object(config.pop("vectorizer"))
+        return cls(vectorizer=vectorizer, **config)
+
 
 def build_serving_input(
     name: str, preprocessor: TextPreprocessor
 ) -> tuple[dict[str, keras.KerasTensor], keras.KerasTensor]:
     """One string input per column ("" when missing), tokenised by the same rebuilt layer."""
-    inputs = raw_inputs(preprocessor.columns, "string")
+    inputs = raw_inputs(preprocessor.columns, RAW_DTYPE)
     layer = TokenIds(
         preprocessor.vectorizer(),
         preprocessor.length_mask(),
@@ -541,3 +571,74 @@ def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:
 
 # Any value is text once it is a string.
 invalid_rows = accept_every_row
+is_active = base.is_active
+raw_columns = base.raw_columns
+normalise_column = base.strings_if_mixed
+
+
+# The classical baseline (model/baseline.py): a TF-IDF of each raw text column.
+
+
+def text_values(values: pd.Series) -> np.ndarray:
+    """One raw text column as str, missing text as the empty string."""
+    return values.astype("string").fillna("").to_numpy(dtype=object)
+
+
+baseline_columns = base.raw_column_frame
+
+
+def baseline_transformers(
+    columns: list[str], kind: str, params: Mapping[str, Any]
+) -> list[BaselineBlock]:
+    """Per column, scikit-learn's TfidfVectorizer with ``params["tfidf"]`` (linear only)."""
+    tfidf = dict(params["tfidf"])
+    if "ngram_range" in tfidf:
+        tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
+    return [
+        BaselineBlock(
+            Pipeline(
+                [
+                    ("texts", FunctionTransformer(text_values)),
+                    ("tfidf", TfidfVectorizer(**tfidf)),
+                ]
+            ),
+            column,
+            label=column,
+        )
+        for column in columns
+    ]
+
+
+# Synthetic tables (synthetic.py): filler words with some positive or negative ones.
+
+
+def synthetic_column(
+    rng: np.random.Generator, column: str, position: int, rows: int, spec: Mapping[str, Any]
+) -> tuple[pd.Series, np.ndarray]:
+    """Sentences of filler words; a third positive, a third negative, a third neutral."""
+    positive, negative = list(spec["positive_words"]), list(spec["negative_words"])
+    filler = list(spec["filler_words"])
+    sentiment = rng.integers(-1, 2, size=rows)
+    texts = []
+    for mood in sentiment:
+        words = list(rng.choice(filler, size=rng.integers(*spec["filler_count"])))
+        if mood:
+            pool = positive if mood > 0 else negative
+            words += list(rng.choice(pool, size=rng.integers(*spec["sentiment_count"])))
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + ".")
+    return pd.Series(texts, dtype="string"), float(spec["effect"]) * sentiment
+
+
+synthetic_gaps = base.no_synthetic_gaps
+
+
+def synthetic_new_rows(
+    rng: np.random.Generator, values: pd.Series, new_rows: Mapping[str, Any]
+) -> pd.Series:
+    """About ``missing_rate`` of the cells emptied: half missing, half the empty string."""
+    values = values.copy()
+    emptied = np.flatnonzero(rng.random(len(values)) < float(new_rows["missing_rate"]))
+    values.iloc[emptied[::2]] = None
+    values.iloc[emptied[1::2]] = ""
+    return values

@@ -14,16 +14,11 @@ from typing import Any
 
 import keras
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities import MODALITIES, active
 from multimodal_keras.modalities.base import dense_block
 from multimodal_keras.targets import BINARY, MULTICLASS, TargetEncoder
 
 HEAD_ACTIVATIONS = {BINARY: "sigmoid", MULTICLASS: "softmax"}
-
-
-def is_active(preprocessor: Any) -> bool:
-    """A modality is in the model when it has configured columns."""
-    return bool(getattr(preprocessor, "columns", None))
 
 
 def assemble_model(
@@ -34,9 +29,7 @@ def assemble_model(
     """One named input and tower per active modality, concatenated, then the task's head."""
     inputs, towers, wide = {}, [], []
     use_wide = bool((model_params.get("wide") or {}).get("enabled", False))
-    for name, preprocessor in preprocessors.items():
-        if not is_active(preprocessor):
-            continue
+    for name, preprocessor in active(preprocessors).items():
         modality = MODALITIES[name]
         tower_input, tower_output = modality.build_tower(
             name, preprocessor, model_params["towers"][name]

@@ -46,7 +46,8 @@ def fit_baseline(
         target_encoder: The fitted target encoding.
         baseline: ``params:baseline``: gradient-boosting and linear settings.
         seed: ``params:seed``.
-        **modalities: ``<modality>_preprocessor`` and ``<modality>_features`` per modality.
+        **modalities: ``<modality>_preprocessor`` (which modalities are in use, and their
+            raw columns) and ``<modality>_features`` (read by images only) per modality.
 
     Returns:
         The fitted baseline, pickled by the catalog.
@@ -55,13 +56,14 @@ def fit_baseline(
     check_aligned(features | {"target": encoded_target}, split_assignments[ROW_ID])
     rows = split_positions(split_assignments, TRAIN)
     fitted = classical.fit(
-        primary_table.iloc[rows],
-        {name: classical.take_rows(values, rows) for name, values in features.items()},
-        encoded_target["target"].to_numpy()[rows],
-        _by_modality(modalities, PREPROCESSOR_SUFFIX),
-        target_encoder,
-        baseline,
-        int(seed),
+        train_rows=primary_table.iloc[rows],
+        features=features,
+        positions=rows,
+        y_train=encoded_target["target"].to_numpy()[rows],
+        preprocessors=_by_modality(modalities, PREPROCESSOR_SUFFIX),
+        target=target_encoder,
+        params=baseline,
+        seed=int(seed),
     )
     logger.info("Fitted the baseline on %d training rows: %s.", len(rows), fitted.describe())
     return fitted

@@ -10,9 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from multimodal_keras.errors import MultimodalKerasError
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities import MODALITIES, active
 from multimodal_keras.model import distribute, figures, tuning
-from multimodal_keras.model.build import is_active
 from multimodal_keras.model.inputs import check_aligned, row_batches
 from multimodal_keras.model.train import monitored
 from multimodal_keras.search_space import SearchEntry, check_space, nested
@@ -34,7 +33,8 @@ def searched_entries(
 ) -> dict[str, SearchEntry]:
     """The checked entries of the space, less the towers of modalities without columns."""
     entries = check_space(space, model, training)
-    idle = [name for name, preprocessor in preprocessors.items() if not is_active(preprocessor)]
+    in_use = active(preprocessors)
+    idle = [name for name in preprocessors if name not in in_use]
     left_out = [
         path for path in entries if any(path.startswith(f"{TOWERS}{name}.") for name in idle)
     ]
@@ -90,7 +90,7 @@ def search_settings(
         )
     monitored(target_encoder, training)  # a monitor the task does not report stops here
     check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
-    names = [name for name, preprocessor in preprocessors.items() if is_active(preprocessor)]
+    names = list(active(preprocessors))
     y = encoded_target["target"].to_numpy()
     data = tuning.TrialData(
         preprocessors,
