@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, node
@@ -19,8 +18,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 
 from multimodal_keras import hooks
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from tests.configuration import load_conf
 
 
 def first_rows(table: pd.DataFrame, count: int) -> pd.DataFrame:
@@ -131,7 +129,7 @@ def test_numeric_leaves_are_flattened_to_dotted_names():
 
 
 def project_catalog_config() -> dict:
-    return yaml.safe_load((PROJECT_ROOT / "conf" / "base" / "catalog.yml").read_text())
+    return load_conf("catalog")
 
 
 def test_without_mlflow_the_run_record_hooks_do_nothing(monkeypatch, tmp_path):

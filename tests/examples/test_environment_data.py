@@ -17,11 +17,11 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 from environments import ENVIRONMENTS  # noqa: E402
 from kedro.io import AbstractDataset  # noqa: E402
-from scratch_project import PROJECT_ROOT  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES, image  # noqa: E402
 from multimodal_keras.pipelines.data_processing.nodes import validate_table  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
+from tests.scratch_project import PROJECT_ROOT  # noqa: E402
 
 CONF = PROJECT_ROOT / "conf"
 
