@@ -75,8 +75,10 @@ def key_values(mapping: Mapping[str, Any], max_items: int) -> str:
     return table(["", "value"], ([key, value] for key, value in mapping.items()), max_items)
 
 
-def figure_png(figure: Figure, dpi: int) -> bytes:
-    """The figure rendered as PNG bytes."""
+def figure_png(figure: Figure | bytes, dpi: int) -> bytes:
+    """The figure rendered as PNG bytes; a figure saved before (PNG bytes) as it is."""
+    if isinstance(figure, bytes):
+        return figure
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
