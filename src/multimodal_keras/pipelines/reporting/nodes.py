@@ -58,7 +58,7 @@ def preprocessing_section(preprocessors: Mapping[str, Any], max_items: int) -> s
     blocks = []
     for name, preprocessor in preprocessors.items():
         summary = MODALITIES[name].describe(preprocessor)
-        blocks.append(f"<h3>{report.escape(name)}</h3>")
+        blocks.append(report.subheading(name))
         if not summary.get("columns"):
             blocks.append(report.paragraph("No columns configured; not an input of the model."))
         else:
