@@ -63,3 +63,11 @@ def make_tiny_table(shared_small_parameters: dict[str, Any]) -> Callable[..., pd
 def tiny_primary_table(make_tiny_table: Callable[..., pd.DataFrame]) -> pd.DataFrame:
     """A 60-row table with a ``row_id`` first, as ``validate_table`` leaves it."""
     return with_row_ids(make_tiny_table(rows=60, seed=1), None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A slow test is an end-to-end run, so an integration test too: ``pytest -m "not
+    integration"`` then leaves it out although its ``-m`` replaces ``-m 'not slow'``."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.integration)

@@ -16,6 +16,8 @@ from tests.artifacts import latest, versions
 from tests.configuration import load_conf
 from tests.scratch_project import PROJECT_ROOT, Completed, kedro, make_project_copy
 
+pytestmark = pytest.mark.integration
+
 DEMO_TABLE = Path("data/01_raw/demo_table.parquet")
 # The first rows of the committed demo table and two epochs keep the run to seconds.
 ROWS = 300

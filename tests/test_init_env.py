@@ -270,6 +270,7 @@ def test_the_traceback_variable_shows_the_error_s_traceback(project):
     assert "MultimodalKerasError" in output
 
 
+@pytest.mark.integration
 def test_kedro_lists_init_env_among_the_project_s_commands(project):
     shop_table().to_csv(project / "data" / "shop.csv", index=False)
     done = subprocess.run(

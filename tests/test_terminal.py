@@ -25,12 +25,14 @@ def import_output(**environment: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.integration
 def test_importing_tensorflow_through_the_project_prints_nothing_but_the_result():
     done = import_output()
     assert done.stdout.strip() == "1"
     assert done.stderr == ""
 
 
+@pytest.mark.integration
 def test_tf_cpp_min_log_level_zero_brings_tensorflow_start_up_lines_back():
     done = import_output(TF_CPP_MIN_LOG_LEVEL="0")
     assert done.stdout.strip() == "1"

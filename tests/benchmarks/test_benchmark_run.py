@@ -15,6 +15,8 @@ import pytest
 
 from tests.scratch_project import PROJECT_ROOT, subprocess_environment
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.slow
 def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 
 from multimodal_keras.config_loader import data_folder_for
@@ -14,6 +15,8 @@ from multimodal_keras.synthetic import make_table
 from tests.artifacts import latest
 from tests.configuration import small_changes
 from tests.scratch_project import PROJECT_ROOT, run_kedro
+
+pytestmark = pytest.mark.integration
 
 GUIDE = PROJECT_ROOT / "docs" / "bring_your_own_table.md"
 ENVIRONMENT = "houses"

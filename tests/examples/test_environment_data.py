@@ -83,6 +83,7 @@ def test_committed_table_is_present_with_its_licence_and_validates(name):
     assert len(primary) > 300
 
 
+@pytest.mark.integration  # runs a committed script end to end, in this process
 def test_digits_script_writes_png_files_and_an_index_the_pipeline_reads(project_copy, monkeypatch):
     project = project_copy()
     script = project / ENVIRONMENTS["digits"].script

@@ -12,6 +12,8 @@ from multimodal_keras.config_loader import data_folder_for
 from tests.artifacts import latest
 from tests.scratch_project import run_in, run_kedro
 
+pytestmark = pytest.mark.integration
+
 
 def majority_rate(confusion_matrix: list[list[int]]) -> float:
     """Test accuracy of always predicting the most frequent test class."""

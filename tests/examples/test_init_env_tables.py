@@ -22,6 +22,8 @@ from multimodal_keras.config_loader import data_folder_for
 from tests.artifacts import latest
 from tests.scratch_project import PROJECT_ROOT, invoke, make_project_copy
 
+pytestmark = pytest.mark.integration
+
 SAMPLES = PROJECT_ROOT / "tests" / "data" / "drafting"
 SPEC = yaml.safe_load((SAMPLES / "samples.yml").read_text())
 # Few epochs, the same for both configurations (enough for the images to beat chance), and

@@ -25,6 +25,8 @@ from tests.configuration import deep_update, small_changes  # noqa: E402
 from tests.scratch_project import run_kedro  # noqa: E402
 from tests.test_pipeline_registry import OPTIONAL_INPUTS, KeptMemoryDataset, NothingSaved
 
+pytestmark = pytest.mark.integration
+
 # A split that gives 5 rows 3 for training, 1 for validation and 1 for testing, with a seed
 # that puts both classes of every seed table among the training rows.
 SPLIT_THAT_TRAINS = {"test_fraction": 0.2, "validation_fraction": 0.2, "stratify": False}

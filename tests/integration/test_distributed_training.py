@@ -25,6 +25,8 @@ import pytest
 from tests.artifacts import latest
 from tests.scratch_project import kedro, make_small_project, subprocess_environment
 
+pytestmark = pytest.mark.integration
+
 ROWS = 600
 OVERRIDES: dict[str, Any] = {
     "model": {

@@ -12,6 +12,8 @@ from multimodal_keras.pipeline_registry import register_pipelines
 from tests.artifacts import latest
 from tests.integration.conftest import ProjectRun
 
+pytestmark = pytest.mark.integration
+
 NODE_LINE = re.compile(
     r"\b(?P<node>[\w.]+): (?P<seconds>\d+\.\d\d) s, peak memory (?P<mib>\d+) MiB; read "
 )

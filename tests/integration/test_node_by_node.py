@@ -19,6 +19,8 @@ from multimodal_keras.pipeline_registry import register_pipelines
 from tests.configuration import load_conf
 from tests.scratch_project import kedro, make_small_project
 
+pytestmark = pytest.mark.integration
+
 NODE_TIMEOUT = 300
 
 

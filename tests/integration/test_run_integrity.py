@@ -22,6 +22,8 @@ from multimodal_keras.integrity import LOCK_FILE
 from tests.artifacts import latest
 from tests.scratch_project import kedro, make_small_project, subprocess_environment
 
+pytestmark = pytest.mark.integration
+
 NEW_ROWS = "data/01_raw/demo_table.parquet"  # the tiny table itself: its target is ignored
 PREDICTIONS = "data/07_model_output/scored.parquet"
 INFERENCE = ("run", "--pipelines", "inference",

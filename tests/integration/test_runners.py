@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.scratch_project import kedro, make_small_project
+
+pytestmark = pytest.mark.integration
 
 
 def test_parallel_runner_stops_the_run_in_one_sentence_that_names_the_runners_to_use(

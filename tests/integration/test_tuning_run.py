@@ -21,6 +21,8 @@ from tests.artifacts import latest
 from tests.bad_inputs.conftest import kedro_run
 from tests.integration.conftest import ProjectRun
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def tuned_project(tiny_run: ProjectRun, tmp_path_factory) -> dict[str, Any]:

@@ -112,6 +112,7 @@ def test_fewer_than_one_repeat_is_refused(signal_and_ignored):
         )
 
 
+@pytest.mark.integration
 def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     """The target depends on the categorical columns; the numerical ones are random numbers."""
     params = load_conf("parameters")
@@ -183,6 +184,7 @@ def importance_in_memory(model, encoder, encoded_target, splits, importance, see
     )
 
 
+@pytest.mark.integration
 def test_streamed_importance_equals_importance_on_inputs_held_in_memory(
     make_tiny_table, shared_small_parameters
 ):

@@ -27,6 +27,8 @@ from tests.pipelines.inference.conftest import (
 )
 from tests.scratch_project import subprocess_environment
 
+pytestmark = pytest.mark.integration
+
 CLIENT = Path(__file__).with_name("serving_client.py")
 TOLERANCE = 1e-5
 CASES = ["test_rows", "unseen_and_missing", "committed_sample", "missing_value_markers"]
