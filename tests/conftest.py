@@ -17,20 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import pandas as pd
 import pytest
 
-from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.modalities.base import configured_columns
-from multimodal_keras.synthetic import make_table
 from multimodal_keras.validation import with_row_ids
-from tests.configuration import load_conf
-
-# Sizes small enough that building, training and predicting take a fraction of a second.
-SMALL_IMAGE = 12
-SMALL_TOWERS: dict[str, dict[str, Any]] = {
-    "categorical": {"units": [4], "dropout": 0.0, "embedding_dim": 2},
-    "numerical": {"units": [4], "dropout": 0.0},
-    "text": {"embedding_dim": 4, "conv_filters": 4, "units": [4], "dropout": 0.0},
-    "image": {"conv_filters": [2], "units": [4], "dropout": 0.0},
-}
+from tests import configuration
+from tests.configuration import load_conf, small_table
 
 
 @pytest.fixture(scope="session")
@@ -46,16 +35,9 @@ def project_parameters(shared_project_parameters: dict[str, Any]) -> dict[str, A
 
 
 @pytest.fixture(scope="session")
-def shared_small_parameters(shared_project_parameters: dict[str, Any]) -> dict[str, Any]:
+def shared_small_parameters() -> dict[str, Any]:
     """``small_parameters`` made once; read them only, never change them."""
-    params = copy.deepcopy(shared_project_parameters)
-    params["image"].update(height=SMALL_IMAGE, width=SMALL_IMAGE, channels=3, chunk_size=64)
-    params["text"].update(max_tokens=200, sequence_length=12)
-    for name, tower in SMALL_TOWERS.items():
-        params["model"]["towers"][name].update(copy.deepcopy(tower))
-    params["model"]["fusion"] = {"units": [4], "dropout": 0.0}
-    params["training"].update(epochs=2, batch_size=32, verbose=0)
-    return params
+    return configuration.small_parameters({"training": {"verbose": 0}})
 
 
 @pytest.fixture
@@ -65,20 +47,14 @@ def small_parameters(shared_small_parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def make_tiny_table(shared_project_parameters: dict[str, Any]) -> Callable[..., pd.DataFrame]:
+def make_tiny_table(shared_small_parameters: dict[str, Any]) -> Callable[..., pd.DataFrame]:
     """Factory of small synthetic raw tables with the project's columns and demo spec.
 
     ``make_tiny_table(rows=120, seed=0, **demo_overrides)``; images are small squares.
     """
 
-    params = shared_project_parameters
-
     def factory(rows: int = 120, seed: int = 0, **demo_overrides: Any) -> pd.DataFrame:
-        spec = copy.deepcopy(params["demo"])
-        spec["image"]["size"] = SMALL_IMAGE
-        spec.update(demo_overrides)
-        columns = {name: configured_columns(params.get(name)) for name in MODALITIES}
-        return make_table(columns, params["table"]["target"], rows, spec, seed)
+        return small_table(shared_small_parameters, rows, seed, **demo_overrides)
 
     return factory
 
@@ -87,3 +63,11 @@ def make_tiny_table(shared_project_parameters: dict[str, Any]) -> Callable[..., 
 def tiny_primary_table(make_tiny_table: Callable[..., pd.DataFrame]) -> pd.DataFrame:
     """A 60-row table with a ``row_id`` first, as ``validate_table`` leaves it."""
     return with_row_ids(make_tiny_table(rows=60, seed=1), None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A slow test is an end-to-end run, so an integration test too: ``pytest -m "not
+    integration"`` then leaves it out although its ``-m`` replaces ``-m 'not slow'``."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.integration)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -18,34 +14,17 @@ import pytest
 from multimodal_keras.modalities import MODALITIES
 from tests.artifacts import latest, versions
 from tests.configuration import load_conf
+from tests.scratch_project import PROJECT_ROOT, Completed, kedro, make_project_copy
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration
+
 DEMO_TABLE = Path("data/01_raw/demo_table.parquet")
 # The first rows of the committed demo table and two epochs keep the run to seconds.
 ROWS = 300
 EPOCHS = 2
 
 
-def kedro(project: Path, *arguments: str) -> subprocess.CompletedProcess:
-    environment = {
-        **os.environ,
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        # This checkout's package, not whichever one is installed.
-        "PYTHONPATH": os.pathsep.join([str(project / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "kedro", *arguments],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
-def assert_succeeded(result: subprocess.CompletedProcess) -> None:
+def assert_succeeded(result: Completed) -> None:
     assert result.returncode == 0, (
         f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
     )
@@ -53,16 +32,8 @@ def assert_succeeded(result: subprocess.CompletedProcess) -> None:
 
 @pytest.fixture(scope="module")
 def project_copy(tmp_path_factory) -> Path:
-    """The project's conf, src and pyproject.toml, with the demo table's first rows."""
-    project = tmp_path_factory.mktemp("project")
-    # conf/base only: a developer's conf/local must not change what is checked.
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", project / "conf" / "base")
-    (project / "conf" / "local").mkdir()
-    shutil.copytree(
-        PROJECT_ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
-    (project / DEMO_TABLE.parent).mkdir(parents=True)
+    """A scratch copy of the project with the demo table's first rows."""
+    project = make_project_copy(tmp_path_factory.mktemp("project"))
     pd.read_parquet(PROJECT_ROOT / DEMO_TABLE).head(ROWS).to_parquet(project / DEMO_TABLE)
     return project
 

@@ -13,6 +13,8 @@ from kedro.runner import SequentialRunner
 from multimodal_keras.pipeline_registry import register_pipelines
 from tests.test_pipeline_registry import in_memory_catalog
 
+pytestmark = pytest.mark.integration
+
 
 def run_with_seed(raw: pd.DataFrame, parameters: dict, seed: int) -> tuple[pd.DataFrame, dict]:
     parameters = copy.deepcopy(parameters)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.examples.scratch_project import PROJECT_ROOT, make_project_copy, subprocess_environment
-from tests.integration.conftest import TINY_OVERRIDES, deep_update
+from tests.configuration import deep_update, small_changes
+from tests.scratch_project import PROJECT_ROOT, make_project_copy, subprocess_environment
 
 DOCUMENTS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^[ \t]*```(?:bash|sh|shell)\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
@@ -77,10 +77,11 @@ def reason_not_run(command: str) -> str | None:
 
 
 def shrink_training(project: Path) -> None:
-    """Merge the tiny-run settings into the copy's base parameter files, key by key."""
+    """Merge the small project's settings into the copy's base parameter files, key by key."""
+    small = small_changes()
     for path in sorted((project / "conf" / "base").glob("parameters*.yml")):
         parameters = yaml.safe_load(path.read_text()) or {}
-        changes = {key: value for key, value in TINY_OVERRIDES.items() if key in parameters}
+        changes = {key: value for key, value in small.items() if key in parameters}
         if changes:
             path.write_text(yaml.safe_dump(deep_update(parameters, changes), sort_keys=False))
 

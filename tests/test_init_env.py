@@ -4,8 +4,6 @@ tables, its refusal to overwrite an environment, and one sentence for each mista
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,21 +15,19 @@ from click.testing import CliRunner
 from PIL import Image
 
 from multimodal_keras.cli import cli
+from tests.configuration import load_conf
+from tests.scratch_project import make_project_copy, subprocess_environment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ROWS = 40
 STOPPED = "Error: No environment was drafted: "
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch) -> Path:
-    """A project folder with conf/base and an empty conf/local, as the current folder."""
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", tmp_path / "conf" / "base")
-    (tmp_path / "conf" / "local").mkdir()
-    (tmp_path / "data").mkdir()
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    """A scratch copy of the project, with an empty conf/local, as the current folder."""
+    project = make_project_copy(tmp_path / "project")
+    monkeypatch.chdir(project)
+    return project
 
 
 def shop_table() -> pd.DataFrame:
@@ -76,7 +72,7 @@ def test_csv_and_parquet_tables_give_an_environment_with_base_s_catalog_metadata
 
     assert code == 0, output
     catalog = load(project, "shop", "catalog.yml")
-    base = yaml.safe_load((project / "conf/base/catalog.yml").read_text())["raw_table"]
+    base = load_conf("catalog", project / "conf")["raw_table"]
     assert catalog == {
         "raw_table": {
             "type": "pandas.CSVDataset" if suffix == ".csv" else "pandas.ParquetDataset",
@@ -274,22 +270,13 @@ def test_the_traceback_variable_shows_the_error_s_traceback(project):
     assert "MultimodalKerasError" in output
 
 
+@pytest.mark.integration
 def test_kedro_lists_init_env_among_the_project_s_commands(project):
     shop_table().to_csv(project / "data" / "shop.csv", index=False)
-    environment = {
-        **os.environ,
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        # This checkout's package, not whichever one is installed.
-        "PYTHONPATH": os.pathsep.join(
-            [str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    (project / "src").mkdir()  # Kedro looks for the package's source folder
-
     done = subprocess.run(
         [sys.executable, "-m", "kedro", "init-env", "shop", "--table", "data/nope.csv",
          "--target", "sold"],
-        cwd=project, env=environment, capture_output=True, text=True, check=False,
+        cwd=project, env=subprocess_environment(), capture_output=True, text=True, check=False,
     )  # fmt: skip
 
     assert done.returncode == 1, done.stdout + done.stderr

@@ -44,6 +44,7 @@ def plant_lock(folder, pid: int, host: str | None = None) -> None:
     (folder / integrity.LOCK_FILE).write_text(json.dumps(record))
 
 
+@pytest.mark.integration
 def test_a_second_run_is_refused_with_the_process_that_holds_the_lock(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -59,6 +60,7 @@ def test_a_second_run_is_refused_with_the_process_that_holds_the_lock(tmp_path):
         holder.wait()
 
 
+@pytest.mark.integration
 def test_the_lock_of_a_process_that_is_gone_is_taken_over(tmp_path):
     plant_lock(tmp_path, dead_process_id())
     lock = integrity.RunLock(tmp_path)
@@ -68,12 +70,14 @@ def test_the_lock_of_a_process_that_is_gone_is_taken_over(tmp_path):
     assert not lock.path.exists()
 
 
+@pytest.mark.integration
 def test_a_lock_held_on_another_machine_is_never_taken_over(tmp_path):
     plant_lock(tmp_path, dead_process_id(), host="another-machine")
     with pytest.raises(MultimodalKerasError, match="another-machine"):
         integrity.RunLock(tmp_path).acquire()
 
 
+@pytest.mark.integration
 def test_with_wait_seconds_a_run_waits_for_the_lock_to_be_released(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     plant_lock(tmp_path, holder.pid)

@@ -110,6 +110,7 @@ def default_run(make_tiny_table, shared_small_parameters) -> DataCatalog:
     return catalog
 
 
+@pytest.mark.integration
 def test_primary_table_holds_the_rows_with_a_target_and_split_assignments_follow_it(
     default_run,
 ):
@@ -122,6 +123,7 @@ def test_primary_table_holds_the_rows_with_a_target_and_split_assignments_follow
     assert set(assignments["split"]) == {"train", "val", "test"}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["categorical.features", "numerical.features", "encoded_target"])
 def test_tabular_artifacts_hold_the_primary_tables_rows_in_its_order(default_run, name):
     primary = default_run.load("primary_table")
@@ -131,6 +133,7 @@ def test_tabular_artifacts_hold_the_primary_tables_rows_in_its_order(default_run
     assert frame["row_id"].tolist() == primary["row_id"].tolist()
 
 
+@pytest.mark.integration
 def test_array_artifacts_have_one_entry_per_primary_row(default_run, shared_small_parameters):
     rows = len(default_run.load("primary_table"))
     image = shared_small_parameters["image"]
@@ -144,6 +147,7 @@ def test_array_artifacts_have_one_entry_per_primary_row(default_run, shared_smal
     assert pixels.dtype == np.uint8
 
 
+@pytest.mark.integration
 def test_categorical_features_encode_each_rows_own_category(default_run):
     primary = default_run.load("primary_table")
     encoded = default_run.load("categorical.features")
@@ -157,6 +161,7 @@ def test_categorical_features_encode_each_rows_own_category(default_run):
     assert checked > len(primary) // 2
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("modality", ["text", "image"])
 def test_array_features_are_each_rows_own_values(default_run, modality):
     primary = default_run.load("primary_table")
@@ -168,6 +173,7 @@ def test_array_features_are_each_rows_own_values(default_run, modality):
         np.testing.assert_array_equal(encoded[position], alone[0])
 
 
+@pytest.mark.integration
 def test_trained_model_takes_every_modality_and_history_has_both_epochs(default_run):
     model = default_run.load("trained_model")
     history = default_run.load("training_history")
@@ -179,6 +185,7 @@ def test_trained_model_takes_every_modality_and_history_has_both_epochs(default_
     assert isinstance(default_run.load("learning_curves"), Figure)
 
 
+@pytest.mark.integration
 def test_metrics_have_the_classification_keys_for_the_test_rows(default_run):
     metrics = default_run.load("metrics")
     assignments = default_run.load("split_assignments")
@@ -190,6 +197,7 @@ def test_metrics_have_the_classification_keys_for_the_test_rows(default_run):
     assert np.asarray(metrics["model"]["confusion_matrix"]).sum() == metrics["test_rows"]
 
 
+@pytest.mark.integration
 def test_test_predictions_are_the_test_rows_in_primary_table_order(default_run):
     assignments = default_run.load("split_assignments")
     predictions = default_run.load("test_predictions")
@@ -203,6 +211,7 @@ def test_test_predictions_are_the_test_rows_in_primary_table_order(default_run):
     assert predictions["actual"].tolist() == primary.loc[expected, "sold"].tolist()
 
 
+@pytest.mark.integration
 def test_evaluation_figures_are_the_confusion_matrix_and_roc_curve(default_run):
     figures = default_run.load("evaluation_figures")
 

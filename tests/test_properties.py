@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -17,9 +15,9 @@ from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
 from multimodal_keras.validation import validate
+from tests.configuration import load_conf
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
-FEATURES = yaml.safe_load((CONF / "parameters_features.yml").read_text())
+FEATURES = load_conf("parameters")
 
 
 def _png(seed: int) -> bytes:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from multimodal_keras.terminal import QUIET_LEVELS, apply_verbosity, brief, summary_lines
-from tests.integration.conftest import PROJECT_ROOT, kedro_environment
+from tests.scratch_project import subprocess_environment
 
 IMPORT_BOTH = "import multimodal_keras, tensorflow; print(tensorflow.constant(1).numpy())"
 
@@ -18,19 +18,21 @@ def import_output(**environment: str) -> subprocess.CompletedProcess:
     """Import the project and TensorFlow in a fresh process; what it printed."""
     return subprocess.run(
         [sys.executable, "-c", IMPORT_BOTH],
-        env=kedro_environment() | {"PYTHONPATH": str(PROJECT_ROOT / "src")} | environment,
+        env=subprocess_environment(**environment),
         capture_output=True,
         text=True,
         check=True,
     )
 
 
+@pytest.mark.integration
 def test_importing_tensorflow_through_the_project_prints_nothing_but_the_result():
     done = import_output()
     assert done.stdout.strip() == "1"
     assert done.stderr == ""
 
 
+@pytest.mark.integration
 def test_tf_cpp_min_log_level_zero_brings_tensorflow_start_up_lines_back():
     done = import_output(TF_CPP_MIN_LOG_LEVEL="0")
     assert done.stdout.strip() == "1"

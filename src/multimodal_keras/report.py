@@ -1,41 +1,25 @@
 """Building blocks of the run report: one self-contained HTML page.
 
-Everything the page shows is inline: styles in a ``<style>`` element and figures as
-base64 PNG ``data:`` URIs, so the file opens offline, by itself, in any browser.
-Every text that comes from data is escaped.
+The HTML is the Jinja2 template ``templates/run_report.html.j2``: the page and each
+block are its macros, rendered with autoescape on, so every text that comes from data is
+escaped. This module formats values, renders figures to PNG and calls the macros; each
+block is returned as HTML text, which the blocks that take a ``body`` insert as it is.
+Everything the page shows is inline (styles, and figures as base64 PNG ``data:`` URIs),
+so the file opens offline, by itself, in any browser.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
-       padding: 0 1rem; color: #1d2733; line-height: 1.4; }
-h1 { margin-bottom: 0.2rem; }
-h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.2rem; margin-top: 2.2rem; }
-nav a { margin-right: 1rem; }
-table { border-collapse: collapse; margin: 0.6rem 0; }
-th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.6rem; text-align: left;
-         vertical-align: top; }
-th { background: #f3f5f7; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
-pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; margin: 0.3rem 0; }
-img { max-width: 100%; height: auto; }
-.muted { color: #57606a; }
-details { margin: 0.3rem 0; }
-"""
-
-
-def escape(value: Any) -> str:
-    """Any value as HTML-safe text."""
-    return html.escape(str(value), quote=True)
+TEMPLATE = "run_report.html.j2"
 
 
 def format_value(value: Any, max_items: int) -> str:
@@ -56,18 +40,24 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _macros() -> Any:
+    """The template's macros, from the package's own copy of it (also when installed)."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("multimodal_keras", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["format_value"] = format_value
+    environment.tests["plain_number"] = is_number
+    return environment.get_template(TEMPLATE).module
+
+
+_MACROS = _macros()
+
+
 def table(header: list[str], rows: Iterable[Iterable[Any]], max_items: int = 12) -> str:
     """An HTML table; numbers are right-aligned, other values formatted and escaped."""
-    head = "".join(f"<th>{escape(name)}</th>" for name in header)
-    body = []
-    for row in rows:
-        cells = []
-        for value in row:
-            number = is_number(value)
-            text = format_value(value, max_items) if value is not None else "—"
-            cells.append(f"<td{' class=number' if number else ''}>{escape(text)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return str(_MACROS.table(header, [list(row) for row in rows], max_items))
 
 
 def key_values(mapping: Mapping[str, Any], max_items: int) -> str:
@@ -75,8 +65,10 @@ def key_values(mapping: Mapping[str, Any], max_items: int) -> str:
     return table(["", "value"], ([key, value] for key, value in mapping.items()), max_items)
 
 
-def figure_png(figure: Figure, dpi: int) -> bytes:
-    """The figure rendered as PNG bytes."""
+def figure_png(figure: Figure | bytes, dpi: int) -> bytes:
+    """The figure rendered as PNG bytes; a figure saved before (PNG bytes) as it is."""
+    if isinstance(figure, bytes):
+        return figure
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
@@ -84,39 +76,31 @@ def figure_png(figure: Figure, dpi: int) -> bytes:
 
 def image(png: bytes, alt: str) -> str:
     """An ``<img>`` that carries its PNG inline as a base64 data URI."""
-    encoded = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{encoded}">'
+    return str(_MACROS.image(base64.b64encode(png).decode("ascii"), alt))
 
 
 def preformatted(text: str) -> str:
     """Text shown as it is, in a monospace block."""
-    return f"<pre>{escape(text)}</pre>"
+    return str(_MACROS.preformatted(text))
 
 
 def details(summary: str, body: str) -> str:
-    """A collapsed block that opens on a click on its summary."""
-    return f"<details><summary>{escape(summary)}</summary>{body}</details>"
+    """A collapsed block that opens on a click on its summary; ``body`` is HTML."""
+    return str(_MACROS.details(summary, Markup(body)))
 
 
 def paragraph(text: str, muted: bool = False) -> str:
     """One escaped paragraph."""
-    return f"<p{' class=muted' if muted else ''}>{escape(text)}</p>"
+    return str(_MACROS.paragraph(text, muted))
 
 
-def section(anchor: str, title: str, body: str) -> str:
-    """A titled section that the page's navigation links to."""
-    return f'<section id="{escape(anchor)}"><h2>{escape(title)}</h2>{body}</section>'
+def subheading(text: str) -> str:
+    """A heading within a section."""
+    return str(_MACROS.subheading(text))
 
 
 def page(title: str, subtitle: str, sections: list[tuple[str, str, str]]) -> str:
-    """The whole document: title, a navigation bar, then each (anchor, title, body) section."""
-    navigation = "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t, _ in sections)
-    body = "".join(section(anchor, heading, content) for anchor, heading, content in sections)
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{paragraph(subtitle, muted=True)}"
-        f"<nav>{navigation}</nav>{body}</body></html>\n"
-    )
+    """The whole document: title, a navigation bar, then each (anchor, title, body) section,
+    whose body is HTML."""
+    marked = [(anchor, heading, Markup(body)) for anchor, heading, body in sections]
+    return str(_MACROS.page(title, subtitle, marked))

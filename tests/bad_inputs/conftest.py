@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from tests.integration.conftest import LOG_WIDTH, make_tiny_project
+from tests.scratch_project import LOG_WIDTH, make_small_project
 
 # Column names a user may well have: each one is awkward for some layer of the stack.
 AWKWARD_COLUMNS: dict[str, Any] = {
@@ -134,7 +134,7 @@ def assert_handled(outcome: Outcome, *fragments: str) -> None:
 @pytest.fixture(scope="session")
 def scratch_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A small project whose raw table each case replaces; it has a CSV environment too."""
-    project, parameters = make_tiny_project(tmp_path_factory.mktemp("bad_inputs_scratch"))
+    project, parameters = make_small_project(tmp_path_factory.mktemp("bad_inputs_scratch"))
     environment = project / "conf" / CSV_ENVIRONMENT
     environment.mkdir()
     (environment / "catalog.yml").write_text(
@@ -164,9 +164,9 @@ def with_table(
 def trained_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A small project with awkward column names and missing-value markers, trained once by
     a default ``kedro run``."""
-    project, parameters = make_tiny_project(
+    project, parameters = make_small_project(
         tmp_path_factory.mktemp("bad_inputs_trained"),
-        overrides={**AWKWARD_COLUMNS, "table": {"missing_values": MARKERS}},
+        changes={**AWKWARD_COLUMNS, "table": {"missing_values": MARKERS}},
     )
     outcome = kedro_run(project, "--params", "training.epochs=1")
     assert outcome.exit_code == 0, outcome.output[-4000:]

@@ -12,6 +12,8 @@ import yaml
 
 from tests.bad_inputs.conftest import assert_stops, kedro_run
 
+pytestmark = pytest.mark.integration
+
 FIX = "Fix them in conf/<env>/parameters*.yml or in --params."
 
 TYPED = [

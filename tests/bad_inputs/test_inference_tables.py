@@ -15,6 +15,8 @@ import pytest
 
 from tests.bad_inputs.conftest import Outcome, assert_handled, assert_stops, cell, kedro_run, png
 
+pytestmark = pytest.mark.integration
+
 TARGET = "sold"
 PRICE = "price 🙂"
 TEXT = "long text"

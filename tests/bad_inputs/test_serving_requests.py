@@ -23,6 +23,8 @@ from tests.bad_inputs.conftest import MARKERS, assert_handled, png
 from tests.bad_inputs.test_inference_tables import PRICE, TEXT, new_rows, score
 from tests.modalities.test_image_modes import CASES as IMAGE_MODES
 
+pytestmark = pytest.mark.integration
+
 Request = dict[str, Any]
 NUMBERS = ("capital-gain", PRICE)
 

@@ -26,6 +26,8 @@ from tests.bad_inputs.conftest import (
     png,
 )
 
+pytestmark = pytest.mark.integration
+
 TARGET = "sold"
 
 

@@ -7,14 +7,15 @@ every group end to end (about a minute), so it is among the slow tests: `pytest 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.scratch_project import PROJECT_ROOT, subprocess_environment
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.mark.slow
@@ -28,10 +29,13 @@ def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):
         *("--skip", "steps", "memory", "scale"),
         *("--workdir", str(tmp_path / "work"), "--output", str(output)),
     ]
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-
     finished = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=300, check=False
+        command,
+        env=subprocess_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]

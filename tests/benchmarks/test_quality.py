@@ -88,6 +88,7 @@ def test_the_scratch_environment_holds_only_what_a_user_writes(tmp_path, monkeyp
     assert (project / "conf" / "base" / "parameters_training.yml").exists()
 
 
+@pytest.mark.integration
 def test_classical_references_fit_on_training_rows_and_score_the_test_rows():
     rng = np.random.default_rng(0)
     rows = 300

@@ -42,3 +42,17 @@ def test_a_single_figure_previews_as_itself(tmp_path):
     dataset = FiguresDataset(filepath=str(tmp_path / "one.png"), save_args={"dpi": DPI})
     dataset.save(figure(2, 3))
     assert previewed(dataset).size == (2 * DPI, 3 * DPI)
+
+
+def test_saved_figures_load_as_the_png_bytes_on_disk(tmp_path):
+    folder = FiguresDataset(filepath=str(tmp_path / "figures"), version=Version(None, None))
+    folder.save({"b.png": figure(2, 2), "a.png": figure(3, 2)})
+    one = FiguresDataset(filepath=str(tmp_path / "one.png"))
+    one.save(figure(2, 3))
+
+    loaded = folder.load()
+
+    (version,) = (tmp_path / "figures").iterdir()
+    assert list(loaded) == ["a.png", "b.png"]
+    assert loaded["a.png"] == (version / "figures" / "a.png").read_bytes()
+    assert one.load() == (tmp_path / "one.png").read_bytes()

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scratch_project import make_project_copy
 
 from tests.configuration import load_conf
+from tests.scratch_project import make_project_copy
 
 
 @pytest.fixture

@@ -6,28 +6,23 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
-from scratch_project import PROJECT_ROOT, run_kedro
 
 from multimodal_keras.config_loader import data_folder_for
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.synthetic import make_table
 from tests.artifacts import latest
+from tests.configuration import small_changes
+from tests.scratch_project import PROJECT_ROOT, run_kedro
+
+pytestmark = pytest.mark.integration
 
 GUIDE = PROJECT_ROOT / "docs" / "bring_your_own_table.md"
 ENVIRONMENT = "houses"
 ROWS = 160
 # Only for the test's speed: a few epochs and tiny towers, in a third file of the folder.
-QUICK = {
-    "training": {"epochs": 2, "verbose": 0},
-    "model": {
-        "towers": {
-            "text": {"embedding_dim": 4, "units": [4]},
-            "image": {"conv_filters": [2], "units": [4]},
-        },
-        "fusion": {"units": [4]},
-    },
-}
+QUICK = {key: small_changes()[key] for key in ("model", "training")}
 
 
 def guide_file(name: str) -> str:

@@ -17,11 +17,11 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 from environments import ENVIRONMENTS  # noqa: E402
 from kedro.io import AbstractDataset  # noqa: E402
-from scratch_project import PROJECT_ROOT  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES, image  # noqa: E402
 from multimodal_keras.pipelines.data_processing.nodes import validate_table  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
+from tests.scratch_project import PROJECT_ROOT  # noqa: E402
 
 CONF = PROJECT_ROOT / "conf"
 
@@ -83,6 +83,7 @@ def test_committed_table_is_present_with_its_licence_and_validates(name):
     assert len(primary) > 300
 
 
+@pytest.mark.integration  # runs a committed script end to end, in this process
 def test_digits_script_writes_png_files_and_an_index_the_pipeline_reads(project_copy, monkeypatch):
     project = project_copy()
     script = project / ENVIRONMENTS["digits"].script

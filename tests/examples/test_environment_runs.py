@@ -7,10 +7,12 @@ import json
 import numpy as np
 import pytest
 from environments import ENVIRONMENTS, MAX_SECONDS
-from scratch_project import run_in, run_kedro
 
 from multimodal_keras.config_loader import data_folder_for
 from tests.artifacts import latest
+from tests.scratch_project import run_in, run_kedro
+
+pytestmark = pytest.mark.integration
 
 
 def majority_rate(confusion_matrix: list[list[int]]) -> float:

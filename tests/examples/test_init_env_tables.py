@@ -5,7 +5,7 @@ The tables are the committed samples of tests/data/drafting (README.md there): a
 with `?` markers, a regression, free text, images by path. Both configurations train the
 same way (a few epochs, via --params) in one scratch project: the drafted one the whole
 default pipeline, the hand-written one up to evaluate_model. The commands are the project's
-own click commands, run in this process (scratch_project.invoke) so that TensorFlow starts
+own click commands, run in this process (tests/scratch_project.invoke) so that TensorFlow starts
 once; tests/test_init_env.py checks that `kedro` itself lists init-env.
 """
 
@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from scratch_project import PROJECT_ROOT, invoke, make_project_copy
 
 from multimodal_keras.config_loader import data_folder_for
 from tests.artifacts import latest
+from tests.scratch_project import PROJECT_ROOT, invoke, make_project_copy
+
+pytestmark = pytest.mark.integration
 
 SAMPLES = PROJECT_ROOT / "tests" / "data" / "drafting"
 SPEC = yaml.safe_load((SAMPLES / "samples.yml").read_text())

@@ -3,7 +3,6 @@ it, and otherwise stop with one sentence that names the problem and the minimum 
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,32 @@ from click.testing import CliRunner  # noqa: E402
 from kedro.framework.startup import bootstrap_project  # noqa: E402
 from kedro.io import DataCatalog, MemoryDataset  # noqa: E402
 from kedro.runner import SequentialRunner  # noqa: E402
-from scratch_project import run_kedro  # noqa: E402
 from seed_tables import COLUMNS, TABLES, TARGET  # noqa: E402
 
 from multimodal_keras.cli import cli  # noqa: E402
 from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
 from multimodal_keras.pipeline_registry import register_pipelines  # noqa: E402
+from tests.configuration import deep_update, small_changes  # noqa: E402
+from tests.scratch_project import run_kedro  # noqa: E402
 from tests.test_pipeline_registry import OPTIONAL_INPUTS, KeptMemoryDataset, NothingSaved
+
+pytestmark = pytest.mark.integration
 
 # A split that gives 5 rows 3 for training, 1 for validation and 1 for testing, with a seed
 # that puts both classes of every seed table among the training rows.
 SPLIT_THAT_TRAINS = {"test_fraction": 0.2, "validation_fraction": 0.2, "stratify": False}
 TRAINING_SEED = 0
-SMALL = {
-    "image": {"height": 16, "width": 16},
-    "training": {"epochs": 2, "batch_size": 4, "verbose": 0},
-}
+# The small project's settings, in batches that a seed table's training rows fill.
+SMALL = small_changes({"training": {"batch_size": 4, "verbose": 0}})
 FEW_TREES = 10
 
 
 def _parameters(base: dict[str, Any], seed_table: str, **overrides: Any) -> dict[str, Any]:
-    params = copy.deepcopy(base)
+    params = deep_update(base, SMALL)
     params["table"]["target"] = TARGET
     for modality, columns in COLUMNS[seed_table].items():
         params[modality]["columns"] = columns
-    for section, values in {**SMALL, **overrides}.items():
+    for section, values in overrides.items():
         if isinstance(values, dict):
             params[section].update(values)
         else:

@@ -22,7 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import kedro, kedro_environment, latest, make_tiny_project
+from tests.artifacts import latest
+from tests.scratch_project import kedro, make_small_project, subprocess_environment
+
+pytestmark = pytest.mark.integration
 
 ROWS = 600
 OVERRIDES: dict[str, Any] = {
@@ -53,7 +56,7 @@ RUN_TIMEOUT = 4 * MINUTES
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project whose features and untrained model are on disk, and nothing trained."""
-    project, _ = make_tiny_project(
+    project, _ = make_small_project(
         tmp_path_factory.mktemp("distributed") / "prepared", OVERRIDES, rows=ROWS
     )
     result = kedro(project, "run", "--to-nodes", PREPARE, timeout=RUN_TIMEOUT)
@@ -85,7 +88,7 @@ def start(name: str, project: Path, *arguments: str, env: dict[str, str] | None 
         process = subprocess.Popen(
             [sys.executable, "-m", "kedro", *arguments],
             cwd=project,
-            env=kedro_environment() | (env or {}),
+            env=subprocess_environment(**(env or {})),
             stdout=stream,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, to stop it with its children

@@ -9,7 +9,10 @@ import re
 import pytest
 
 from multimodal_keras.pipeline_registry import register_pipelines
-from tests.integration.conftest import ProjectRun, latest
+from tests.artifacts import latest
+from tests.integration.conftest import ProjectRun
+
+pytestmark = pytest.mark.integration
 
 NODE_LINE = re.compile(
     r"\b(?P<node>[\w.]+): (?P<seconds>\d+\.\d\d) s, peak memory (?P<mib>\d+) MiB; read "

@@ -26,7 +26,10 @@ from PIL import Image
 
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.pipeline_registry import register_pipelines
-from tests.integration.conftest import PROJECT_ROOT, ProjectRun, kedro
+from tests.integration.conftest import ProjectRun
+from tests.scratch_project import PROJECT_ROOT, kedro
+
+pytestmark = pytest.mark.integration
 
 LAYERS = ["raw", "primary", "feature", "model_input", "models", "model_output", "reporting"]
 # The stage tag each registered pipeline's nodes carry.

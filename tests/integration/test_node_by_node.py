@@ -17,7 +17,9 @@ from kedro.framework.startup import bootstrap_project
 
 from multimodal_keras.pipeline_registry import register_pipelines
 from tests.configuration import load_conf
-from tests.integration.conftest import kedro, make_tiny_project
+from tests.scratch_project import kedro, make_small_project
+
+pytestmark = pytest.mark.integration
 
 NODE_TIMEOUT = 300
 
@@ -51,7 +53,7 @@ def test_the_default_pipeline_is_ordered_so_that_each_node_follows_its_inputs():
 def test_each_node_runs_alone_in_a_fresh_session_from_what_is_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    project, _ = make_tiny_project(tmp_path / "project")
+    project, _ = make_small_project(tmp_path / "project")
     monkeypatch.chdir(project)
     bootstrap_project(project)
 
@@ -64,7 +66,7 @@ def test_each_node_runs_alone_in_a_fresh_session_from_what_is_on_disk(
 
 @pytest.mark.slow
 def test_each_node_runs_alone_in_its_own_process(tmp_path: Path):
-    project, _ = make_tiny_project(tmp_path / "project")
+    project, _ = make_small_project(tmp_path / "project")
 
     for name in default_nodes():
         result = kedro(project, "run", "--nodes", name, timeout=NODE_TIMEOUT)

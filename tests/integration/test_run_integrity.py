@@ -19,7 +19,10 @@ import pandas as pd
 import pytest
 
 from multimodal_keras.integrity import LOCK_FILE
-from tests.integration.conftest import kedro, kedro_environment, latest, make_tiny_project
+from tests.artifacts import latest
+from tests.scratch_project import kedro, make_small_project, subprocess_environment
+
+pytestmark = pytest.mark.integration
 
 NEW_ROWS = "data/01_raw/demo_table.parquet"  # the tiny table itself: its target is ignored
 PREDICTIONS = "data/07_model_output/scored.parquet"
@@ -43,7 +46,7 @@ def output(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    path, _ = make_tiny_project(tmp_path_factory.mktemp("integrity"))
+    path, _ = make_small_project(tmp_path_factory.mktemp("integrity"))
     return path
 
 
@@ -79,7 +82,7 @@ def test_a_second_run_in_one_environment_is_refused_and_other_environments_are_a
     (project / "conf" / "other" / "parameters.yml").write_text("seed: 5\n")
     first = subprocess.Popen(
         [sys.executable, "-m", "kedro", "run", "--env", "other", "--to-nodes", "train_model"],
-        cwd=project, env=kedro_environment(),
+        cwd=project, env=subprocess_environment(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     folder = project / "data" / "other"

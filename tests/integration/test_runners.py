@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.conftest import kedro, make_tiny_project
+import pytest
+
+from tests.scratch_project import kedro, make_small_project
+
+pytestmark = pytest.mark.integration
 
 
 def test_parallel_runner_stops_the_run_in_one_sentence_that_names_the_runners_to_use(
     tmp_path: Path,
 ):
-    project, _ = make_tiny_project(tmp_path / "project")
+    project, _ = make_small_project(tmp_path / "project")
 
     result = kedro(project, "run", "--runner", "ParallelRunner", timeout=120)
 

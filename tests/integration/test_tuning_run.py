@@ -1,7 +1,7 @@
 """`kedro run --pipelines tuning` on a copy of the tiny project, then training with its result.
 
 The copy is the tiny project after its default ``kedro run``; both commands run in this
-process (Click's runner, as the bad-inputs suite runs them): 2 trials (``TINY_OVERRIDES``)
+process (Click's runner, as the bad-inputs suite runs them): 2 trials (``SMALL``)
 of one epoch, then training for one epoch.
 """
 
@@ -17,8 +17,11 @@ import pytest
 import yaml
 
 from multimodal_keras.search_space import flattened, setting_columns
+from tests.artifacts import latest
 from tests.bad_inputs.conftest import kedro_run
-from tests.integration.conftest import ProjectRun, latest
+from tests.integration.conftest import ProjectRun
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

@@ -115,6 +115,7 @@ def test_every_augmentation_off_adds_no_layer():
         assert not layers_of(model, image.TrainingAugmentation)
 
 
+@pytest.mark.integration
 def test_same_seed_trains_the_same_weights_with_augmentation():
     tf.config.experimental.enable_op_determinism()
     batch, targets = pixels(rows=16), np.arange(16) % 3
@@ -133,6 +134,7 @@ def test_same_seed_trains_the_same_weights_with_augmentation():
         np.testing.assert_array_equal(first, again)
 
 
+@pytest.mark.integration
 def test_backbone_builds_without_weights_from_small_grey_images():
     model = tower_model(TOWER | BACKBONE, size=8, channels=1, columns=2)
 
@@ -142,6 +144,7 @@ def test_backbone_builds_without_weights_from_small_grey_images():
     assert outputs.shape == (2, TOWER["units"][-1])
 
 
+@pytest.mark.integration
 def test_backbone_can_be_frozen():
     model = tower_model(TOWER | BACKBONE | {"backbone_trainable": False})
 
@@ -160,7 +163,13 @@ def test_missing_backbone_weights_file_is_a_project_error(tmp_path: Path):
         tower_model(TOWER | BACKBONE | {"backbone_weights": missing})
 
 
-@pytest.mark.parametrize("extra", [{}, BACKBONE], ids=["cnn", "backbone"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({}, id="cnn"),
+        pytest.param(BACKBONE, id="backbone", marks=pytest.mark.integration),
+    ],
+)
 def test_saved_tower_reloads_with_safe_mode_and_predicts_the_same(extra, tmp_path: Path):
     model = tower_model(TOWER | {"augmentation": EVERY_AUGMENTATION} | extra, columns=2)
     batch = pixels(columns=2)

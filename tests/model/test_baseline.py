@@ -33,6 +33,9 @@ from multimodal_keras.splitting import TRAIN, split_positions  # noqa: E402
 from multimodal_keras.synthetic import make_table  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
 
+# Nearly every test fits a baseline (scikit-learn) model.
+pytestmark = pytest.mark.integration
+
 SIZE = 8
 POISON = "zzpoison"
 

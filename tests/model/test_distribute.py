@@ -193,6 +193,7 @@ def fit_distributed(
     return model, history
 
 
+@pytest.mark.integration
 def test_the_loop_of_our_own_trains_like_keras_fit(one_device, monkeypatch):
     # Unshuffled: fit draws a batch to build the model first, which moves a shuffled
     # dataset on to its next order; the steps and metrics are what is compared.
@@ -204,6 +205,7 @@ def test_the_loop_of_our_own_trains_like_keras_fit(one_device, monkeypatch):
         np.testing.assert_allclose(with_steps[name], values, rtol=1e-4, err_msg=name)
 
 
+@pytest.mark.integration
 def test_the_loop_of_our_own_stops_early_and_restores_the_best_weights(one_device, monkeypatch):
     model, history = fit_distributed(
         one_device, own_loop=True, monkeypatch=monkeypatch, epochs=30, patience=0

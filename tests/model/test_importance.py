@@ -9,7 +9,10 @@ import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.model.evaluate import score
 from multimodal_keras.model.importance import metric_drop, permutation_importance, with_permuted
+from multimodal_keras.model.inputs import model_inputs
+from multimodal_keras.model.train import input_names
 from multimodal_keras.pipelines.data_processing.nodes import (
     encode_target,
     fit_target,
@@ -19,6 +22,7 @@ from multimodal_keras.pipelines.data_processing.nodes import (
 from multimodal_keras.pipelines.evaluation.nodes import measure_modality_importance
 from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
 from multimodal_keras.pipelines.training.nodes import build_model, train_model
+from multimodal_keras.splitting import TEST, split_positions
 from multimodal_keras.synthetic import make_table
 from tests.configuration import load_conf
 
@@ -108,6 +112,7 @@ def test_fewer_than_one_repeat_is_refused(signal_and_ignored):
         )
 
 
+@pytest.mark.integration
 def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     """The target depends on the categorical columns; the numerical ones are random numbers."""
     params = load_conf("parameters")
@@ -160,3 +165,52 @@ def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     assert signal["mean_drop"] > 0.15
     assert signal["mean_drop"] > 10 * max(abs(noise["mean_drop"]), noise["std_drop"])
     assert chart.axes[0].get_ylabel() == "drop in test roc_auc"
+
+
+def importance_in_memory(model, encoder, encoded_target, splits, importance, seed, features):
+    """Modality importance as the node measured it before it streamed its inputs: every test
+    row's inputs copied into memory, the model's ``predict`` on arrays."""
+    rows = split_positions(splits, TEST)
+    inputs = model_inputs(input_names(model), features, rows)
+    y_test = encoded_target["target"].to_numpy()[rows]
+    metric = importance["metric"][encoder.task][0]
+    return permutation_importance(
+        lambda batch: model.predict(batch, batch_size=importance["batch_size"], verbose=0),
+        lambda outputs: score(encoder, y_test, outputs)[metric],
+        inputs,
+        metric,
+        importance["repeats"],
+        np.random.default_rng(seed),
+    )
+
+
+@pytest.mark.integration
+def test_streamed_importance_equals_importance_on_inputs_held_in_memory(
+    make_tiny_table, shared_small_parameters
+):
+    params, seed = shared_small_parameters, 3
+    modality_params = {name: params[name] for name in MODALITIES}
+    table = make_tiny_table(rows=160, seed=6)
+    primary, _ = validate_table(table, params["table"], params["split"], **modality_params)
+    splits = split_rows(primary, params["table"], params["split"], seed)
+    encoder = fit_target(primary, splits, params["table"])
+    encoded_target = encode_target(encoder, primary)
+    preprocessors = {
+        name: fit_preprocessor_for(name)(primary, splits, params[name]) for name in MODALITIES
+    }
+    features = {name: transform_for(name)(preprocessors[name], primary) for name in MODALITIES}
+    model = build_model(encoder, params["model"], seed, **preprocessors)
+    model, _, _ = train_model(
+        model, encoder, encoded_target, splits, params["training"], seed, **features
+    )
+    # Batches smaller than the test rows, so that both read several.
+    importance = {**params["modality_importance"], "batch_size": 8, "repeats": 3}
+
+    streamed, _ = measure_modality_importance(
+        model, encoder, encoded_target, splits, importance, seed, **features
+    )
+
+    expected = importance_in_memory(
+        model, encoder, encoded_target, splits, importance, seed, features
+    )
+    assert {key: streamed[key] for key in expected} == expected

@@ -70,3 +70,22 @@ def test_unshuffled_batches_keep_the_order_of_the_positions(features):
     np.testing.assert_array_equal(
         np.concatenate([inputs["image"] for inputs, _ in got]), features["image"][positions]
     )
+
+
+def test_a_permuted_input_reads_its_rows_in_the_permuted_order_and_the_others_unchanged(
+    features,
+):
+    names, targets = ["numerical", "text", "image"], np.arange(50)
+    positions = np.arange(5, 45, 2)
+    permutation = np.random.default_rng(1).permutation(len(positions))
+    rows = row_batches(names, features, targets, positions)
+
+    permuted = rows.permuted("image", permutation)
+
+    read = batches(permuted.dataset(batch_size=7))
+    image = np.concatenate([inputs["image"] for inputs, _ in read])
+    text = np.concatenate([inputs["text"] for inputs, _ in read])
+    np.testing.assert_array_equal(image, np.asarray(features["image"])[positions][permutation])
+    np.testing.assert_array_equal(text, np.asarray(features["text"])[positions])
+    assert np.concatenate([t for _, t in read]).tolist() == positions.tolist()
+    assert permuted.arrays["text"] is rows.arrays["text"]

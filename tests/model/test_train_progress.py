@@ -55,6 +55,7 @@ def test_an_explicit_verbosity_is_kept(setting):
     assert progress_verbosity(setting) == int(setting)
 
 
+@pytest.mark.integration
 def test_a_terminal_gets_a_progress_bar_in_every_epoch():
     output = fit_output(Terminal(), "auto")
     epochs = output.split("Epoch ")[1:]
@@ -62,6 +63,7 @@ def test_a_terminal_gets_a_progress_bar_in_every_epoch():
     assert all(PROGRESS_BAR in epoch for epoch in epochs)
 
 
+@pytest.mark.integration
 def test_output_that_is_not_a_terminal_gets_one_log_line_per_epoch(caplog):
     caplog.set_level("INFO", logger="multimodal_keras.model.train")
     output = fit_output(io.StringIO(), "auto", callbacks=[EpochLines(EPOCHS)])

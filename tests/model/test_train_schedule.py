@@ -68,6 +68,7 @@ def test_adamw_decays_weights_and_the_schedule_is_a_plateau_callback():
     assert [type(callback).__name__ for callback in constant] == ["EarlyStopping"]
 
 
+@pytest.mark.integration
 def test_the_learning_rate_halves_when_the_validation_metric_stalls():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype(np.float32)

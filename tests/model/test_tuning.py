@@ -109,6 +109,7 @@ def first_search(artifacts, tmp_path_factory) -> tuple[pd.DataFrame, dict[str, A
     return trials, tuned, directory
 
 
+@pytest.mark.integration
 def test_a_search_runs_its_trials_and_keeps_the_best_settings(artifacts, first_search):
     trials, tuned, _ = first_search
     params = artifacts["params"]
@@ -133,6 +134,7 @@ def test_a_search_runs_its_trials_and_keeps_the_best_settings(artifacts, first_s
     )
 
 
+@pytest.mark.integration
 def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path):
     trials, _, directory = first_search
     test_rows = split_positions(artifacts["split_assignments"], TEST)
@@ -153,6 +155,7 @@ def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path)
     ]
 
 
+@pytest.mark.integration
 def test_the_same_seed_gives_the_same_trials(artifacts, first_search, tmp_path):
     trials, tuned, _ = first_search
 
@@ -162,6 +165,7 @@ def test_the_same_seed_gives_the_same_trials(artifacts, first_search, tmp_path):
     assert tuned_again == tuned
 
 
+@pytest.mark.integration
 def test_an_interrupted_search_resumes_and_ends_as_an_uninterrupted_one(
     artifacts, first_search, tmp_path, monkeypatch
 ):
@@ -188,6 +192,7 @@ def test_an_interrupted_search_resumes_and_ends_as_an_uninterrupted_one(
     assert tuned_resumed == tuned
 
 
+@pytest.mark.integration
 def test_no_trial_starts_once_the_budget_is_spent_and_a_running_one_stops_after_its_epoch(
     artifacts, tmp_path, monkeypatch
 ):
@@ -206,6 +211,7 @@ def test_no_trial_starts_once_the_budget_is_spent_and_a_running_one_stops_after_
     assert set(tuned) == {"model", "training"}
 
 
+@pytest.mark.integration
 def test_a_space_narrowed_in_an_environment_is_searched_and_nothing_else(artifacts, tmp_path):
     conf = tmp_path / "conf"
     shutil.copytree(PROJECT_CONF / "base", conf / "base")
@@ -231,6 +237,7 @@ def test_a_space_narrowed_in_an_environment_is_searched_and_nothing_else(artifac
     assert tuned["training"]["learning_rate"] in (0.003, 0.03)
 
 
+@pytest.mark.integration
 def test_the_trials_train_under_the_mirrored_strategy(artifacts, tmp_path, monkeypatch):
     strategies = []
     original = tuning.fit_model

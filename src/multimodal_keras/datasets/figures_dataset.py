@@ -1,14 +1,17 @@
-"""``FiguresDataset``: matplotlib figures saved as PNG, previewed in kedro-viz even as a folder.
+"""``FiguresDataset``: matplotlib figures saved as PNG, loaded back as PNG bytes, and
+previewed in kedro-viz even as a folder.
 
-kedro-datasets' ``MatplotlibDataset`` previews one image file; a dict of figures is
-saved as a folder of PNGs, which its preview cannot open. This subclass saves exactly
-as ``MatplotlibDataset`` does (atomically) and previews a folder as its PNGs side by side.
+kedro-datasets' ``MatplotlibDataset`` saves a dict of figures as a folder of PNGs, but it
+cannot load them and its preview cannot open a folder. This subclass saves exactly as
+``MatplotlibDataset`` does (atomically), loads what it saved as PNG bytes (the run report
+embeds them), and previews a folder as its PNGs side by side.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from pathlib import PurePosixPath
 
 from kedro.io.core import get_filepath_str
 from kedro_datasets._typing import ImagePreview
@@ -35,7 +38,11 @@ def side_by_side(images: list[bytes]) -> bytes:
 
 
 class FiguresDataset(MatplotlibDataset):
-    """Saves one figure, a list or a dict of figures as PNG; previews a folder as one image.
+    """Saves one figure, a list or a dict of figures as PNG; loads them as PNG bytes;
+    previews a folder as one image.
+
+    kedro-datasets' ``matplotlib.MatplotlibDataset`` cannot stand in: it neither loads,
+    previews a folder, nor saves atomically.
 
     Example catalog entry::
 
@@ -45,16 +52,24 @@ class FiguresDataset(MatplotlibDataset):
           versioned: true
     """
 
+    def load(self) -> bytes | dict[str, bytes]:
+        """The saved PNG, or a folder's PNGs by file name in name order, as bytes."""
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        if not self._fs.isdir(load_path):
+            return self._read(load_path)
+        return {PurePosixPath(path).name: self._read(path) for path in self._pngs(load_path)}
+
     def preview(self) -> ImagePreview:
         """The figure, or every PNG of the folder in name order, as one base64 PNG."""
         load_path = get_filepath_str(self._get_load_path(), self._protocol)
         if not self._fs.isdir(load_path):
             return super().preview()
-        paths = sorted(
-            path for path in self._fs.ls(load_path, detail=False) if path.endswith(".png")
-        )
-        images = []
-        for path in paths:
-            with self._fs.open(path, mode="rb") as stream:
-                images.append(stream.read())
+        images = [self._read(path) for path in self._pngs(load_path)]
         return ImagePreview(base64.b64encode(side_by_side(images)).decode("ascii"))
+
+    def _pngs(self, folder: str) -> list[str]:
+        return sorted(path for path in self._fs.ls(folder, detail=False) if path.endswith(".png"))
+
+    def _read(self, path: str) -> bytes:
+        with self._fs.open(path, mode="rb") as stream:
+            return stream.read()

@@ -10,7 +10,8 @@ of a modality are permuted together, so the measure is per modality, not per col
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +24,17 @@ def metric_drop(metric: str, intact: float, permuted: float) -> float:
     return permuted - intact if metric in LOWER_IS_BETTER else intact - permuted
 
 
+class PermutableRows(Protocol):
+    """Rows of named inputs that can be reordered one input at a time without reading them."""
+
+    @property
+    def arrays(self) -> Mapping[str, Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def permuted(self, name: str, permutation: np.ndarray) -> PermutableRows: ...
+
+
 def with_permuted(
     inputs: Mapping[str, np.ndarray], name: str, permutation: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -31,22 +43,26 @@ def with_permuted(
 
 
 def permutation_importance(
-    predict: Callable[[Mapping[str, np.ndarray]], np.ndarray],
+    predict: Callable[[Any], np.ndarray],
     evaluate: Callable[[np.ndarray], float],
-    inputs: Mapping[str, np.ndarray],
+    inputs: Mapping[str, np.ndarray] | PermutableRows,
     metric: str,
     repeats: int,
     rng: np.random.Generator,
+    intact: float | None = None,
 ) -> dict[str, Any]:
     """The drop of ``metric`` when each input's rows are permuted, ``repeats`` times each.
 
     Args:
-        predict: The model's outputs for a mapping of input name to array.
+        predict: The model's outputs for inputs of the kind given (arrays, or row batches).
         evaluate: The metric's value for a set of outputs of the same rows.
-        inputs: One array per modality, all with the same rows in the same order.
+        inputs: One array per modality, all with the same rows in the same order; or
+            rows read batch by batch (``model.inputs.RowBatches``), permuted without
+            reading them.
         metric: The metric's name, which says whether smaller or larger is better.
         repeats: Permutations per modality; more give a steadier mean.
         rng: The seeded generator the permutations are drawn from.
+        intact: The unpermuted score, when the caller has it; otherwise it is predicted.
 
     Returns:
         ``metric``, ``intact`` (the unpermuted score), ``repeats`` and, per modality,
@@ -54,13 +70,17 @@ def permutation_importance(
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, not {repeats}")
-    intact = float(evaluate(predict(inputs)))
-    rows = len(next(iter(inputs.values())))
+    intact = float(evaluate(predict(inputs)) if intact is None else intact)
+    if isinstance(inputs, Mapping):
+        names, rows = list(inputs), len(next(iter(inputs.values())))
+        permute = partial(with_permuted, inputs)
+    else:
+        names, rows, permute = list(inputs.arrays), len(inputs), inputs.permuted
     modalities = {}
-    for name in inputs:
+    for name in names:
         drops = []
         for _ in range(repeats):
-            permuted = float(evaluate(predict(with_permuted(inputs, name, rng.permutation(rows)))))
+            permuted = float(evaluate(predict(permute(name, rng.permutation(rows)))))
             drops.append(metric_drop(metric, intact, permuted))
         modalities[name] = {
             "mean_drop": float(np.mean(drops)),

@@ -7,7 +7,7 @@ arrays on disk and reads them batch by batch for training, validation and evalua
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,18 @@ class RowBatches:
         """The targets of these rows only."""
         return self.targets[self.positions]
 
+    def permuted(self, name: str, permutation: np.ndarray) -> RowBatches:
+        """These rows with input ``name``'s values reordered among them by ``permutation``
+        (as ``values[positions][permutation]``), the other inputs and the targets intact.
+
+        Nothing is read: a batch reads each of its rows from the row the permutation puts
+        there, as it reads any other row.
+        """
+        source = np.arange(len(self.targets))
+        source[self.positions] = self.positions[np.asarray(permutation)]
+        reordered = ReadThrough(self.arrays[name], source)
+        return replace(self, arrays={**self.arrays, name: reordered})
+
     def dataset(
         self,
         batch_size: int,
@@ -108,6 +120,28 @@ class RowBatches:
             .map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE)
         )
+
+
+@dataclass(frozen=True)
+class ReadThrough:
+    """An array whose row ``i`` is ``array``'s row ``source[i]``, read only when indexed."""
+
+    array: np.ndarray
+    source: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.array.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.array.dtype
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, positions: np.ndarray) -> np.ndarray:
+        return self.array[self.source[positions]]
 
 
 def row_batches(

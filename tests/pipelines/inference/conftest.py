@@ -1,7 +1,8 @@
 """A tiny trained project, made once for the inference and serving tests.
 
-The parameters come from ``conf/base`` (so no column is named here), shrunk so that
-fitting, training and exporting take seconds; the nodes are the project's own.
+The parameters are the small project's (``tests/configuration.py``: conf/base, so no
+column is named here, shrunk so that fitting, training and exporting take seconds); the
+nodes are the project's own.
 """
 
 from __future__ import annotations
@@ -33,41 +34,24 @@ from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
 )
 from multimodal_keras.pipelines.training.nodes import build_model, train_model  # noqa: E402
 from multimodal_keras.splitting import TEST, split_positions  # noqa: E402
-from multimodal_keras.synthetic import make_table  # noqa: E402
 from multimodal_keras.targets import TargetEncoder  # noqa: E402
-from tests.configuration import load_conf  # noqa: E402
+from tests.configuration import small_parameters, small_table  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # The committed sample of new rows that `kedro run --pipelines inference` scores by default.
 SAMPLE = PROJECT_ROOT / "data" / "01_raw" / "demo_new_rows.parquet"
-IMAGE_SIZE = 12
-TINY_TOWERS: dict[str, dict[str, Any]] = {
-    "categorical": {"units": [4], "dropout": 0.0},
-    "numerical": {"units": [4], "dropout": 0.0},
-    "text": {"embedding_dim": 4, "units": [4], "dropout": 0.0},
-    "image": {"conv_filters": [2], "units": [4], "dropout": 0.0},
-}
-
-
 # Cell values the tiny project reads as missing: the table's list, and a text column's own.
 MARKERS = ["?", "-999"]
 TEXT_MARKERS = ["n/a"]
 
 
 def tiny_parameters() -> dict[str, Any]:
-    """The parameters of ``conf/base`` with tiny images, towers and one epoch, and the
-    missing-value markers ``MARKERS`` (``TEXT_MARKERS`` for the first text column)."""
-    params = load_conf("parameters")
+    """The small project's parameters, trained for one epoch, with the missing-value markers
+    ``MARKERS`` (``TEXT_MARKERS`` for the first text column)."""
+    params = small_parameters({"training": {"epochs": 1, "verbose": 0}})
     params["table"]["missing_values"] = list(MARKERS)
     first_text = configured_columns(params["text"])[0]
     params["table"]["missing_values_per_column"] = {first_text: list(TEXT_MARKERS)}
-    params["image"].update(height=IMAGE_SIZE, width=IMAGE_SIZE, chunk_size=64)
-    params["text"].update(max_tokens=100, sequence_length=8)
-    for name, tower in TINY_TOWERS.items():
-        params["model"]["towers"][name].update(tower)
-    params["model"]["fusion"] = {"units": [4], "dropout": 0.0}
-    params["training"].update(epochs=1, batch_size=32, verbose=0)
-    params["demo"]["image"]["size"] = IMAGE_SIZE
     return params
 
 
@@ -103,7 +87,7 @@ def train_tiny_project() -> TrainedProject:
     """A 160-row table put through the training run's nodes, trained for one epoch."""
     params = tiny_parameters()
     modality_params = {name: params[name] for name in MODALITIES}
-    raw = make_table(feature_columns(params), params["table"]["target"], 160, params["demo"], 3)
+    raw = small_table(params, rows=160, seed=3)
     primary, markers = validate_table(raw, params["table"], params["split"], **modality_params)
     split = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, split, params["table"])

@@ -20,6 +20,8 @@ from tests.pipelines.inference.conftest import (
     with_unseen_and_missing,
 )
 
+pytestmark = pytest.mark.integration
+
 
 def test_predictions_of_test_rows_equal_the_trained_models_outputs_on_training_features(
     trained_project: TrainedProject,

@@ -82,6 +82,7 @@ def test_the_committed_sample_has_no_target_and_what_training_never_saw():
     assert texts.isna().any() and (texts == "").any()
 
 
+@pytest.mark.integration
 def test_the_committed_sample_is_scored_in_full(trained_project: TrainedProject):
     sample = pd.read_parquet(SAMPLE)
     predictions = score_with_pipeline(trained_project, sample)

@@ -7,7 +7,6 @@ images' encoded bytes.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +25,9 @@ from tests.pipelines.inference.conftest import (
     with_markers,
     with_unseen_and_missing,
 )
+from tests.scratch_project import subprocess_environment
+
+pytestmark = pytest.mark.integration
 
 CLIENT = Path(__file__).with_name("serving_client.py")
 TOLERANCE = 1e-5
@@ -72,11 +74,10 @@ def parity_cases(trained_project: TrainedProject, tmp_path_factory) -> dict[str,
     for name, rows in cases.items():
         np.savez(folder / f"{name}_feed.npz", **client_feed(rows, columns))
         arguments += [str(folder / f"{name}_feed.npz"), str(folder / f"{name}_served.npz")]
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     subprocess.run(
         [sys.executable, "-I", str(CLIENT), str(model_dir), *arguments],
         cwd=folder,
-        env=environment,
+        env=subprocess_environment(with_project=False),
         check=True,
         timeout=300,
     )

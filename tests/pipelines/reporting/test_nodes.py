@@ -11,7 +11,9 @@ import pytest
 
 from multimodal_keras.modalities import categorical, image, numerical
 from multimodal_keras.modalities.text import TextPreprocessor
+from multimodal_keras.model import figures
 from multimodal_keras.pipelines.reporting.nodes import build_run_report
+from multimodal_keras.report import figure_png
 from multimodal_keras.targets import TargetEncoder
 
 REPORTING = {
@@ -68,7 +70,6 @@ def preprocessors() -> dict[str, Any]:
 def classification_inputs(**metric_extras: Any) -> dict[str, Any]:
     encoder = TargetEncoder("sold", "binary", classes=[0, 1])
     targets = np.array([0, 1] * 6, dtype=np.int32)
-    test = ROW_IDS[-4:]
     return {
         "metrics": {
             "task": "binary",
@@ -98,15 +99,13 @@ def classification_inputs(**metric_extras: Any) -> dict[str, Any]:
         },
         "split_assignments": pd.DataFrame({"row_id": ROW_IDS, "split": SPLIT}),
         "encoded_target": pd.DataFrame({"row_id": ROW_IDS, "target": targets}),
-        "test_predictions": pd.DataFrame(
-            {
-                "row_id": test,
-                "actual": [0, 1, 0, 1],
-                "prediction": [0, 1, 1, 1],
-                "probability_0": [0.8, 0.3, 0.4, 0.1],
-                "probability_1": [0.2, 0.7, 0.6, 0.9],
-            }
-        ),
+        # As evaluate_model returns them (a run's report reads them saved, as PNG bytes).
+        "evaluation_figures": {
+            "confusion_matrix.png": figures.confusion_matrix([[1, 1], [0, 2]], encoder.classes),
+            "roc_curve.png": figures.roc_curves(
+                targets[-4:], np.array([[0.8, 0.2], [0.3, 0.7], [0.4, 0.6], [0.1, 0.9]]), [0, 1]
+            ),
+        },
         "target_encoder": encoder,
         "parameters": {"seed": 7, "table": {"target": "sold"}, "demo": {"rows": 10}},
         "reporting": REPORTING,
@@ -188,9 +187,8 @@ def test_a_regression_report_plots_predicted_against_actual(preprocessors):
         "model": {"rmse": 0.4, "mae": 0.3, "r2": 0.6},
     }
     inputs["encoded_target"]["target"] = np.linspace(-1, 1, 12).astype(np.float32)
-    inputs["test_predictions"] = pd.DataFrame(
-        {"row_id": ROW_IDS[-4:], "actual": [1.0, 2.0, 3.0, 4.0], "prediction": [1.1, 2.2, 2.7, 4.1]}
-    )
+    saved = figures.predicted_against_actual(np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.2, 2.7]))
+    inputs["evaluation_figures"] = {"predicted_against_actual.png": figure_png(saved, 30)}
     document = build_run_report(**inputs, **preprocessors)
     found = sections(document)
     assert "Predicted against actual" in document

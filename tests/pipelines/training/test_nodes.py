@@ -79,6 +79,7 @@ def test_same_seed_builds_identical_initial_weights(artifacts):
     )
 
 
+@pytest.mark.integration
 def test_same_seed_trains_to_the_same_history(artifacts, tiny_primary_table):
     # Tabular towers only: determinism is the seed's doing, and these train fastest.
     for name in ("text", "image"):
@@ -121,6 +122,7 @@ def training_catalog(artifacts: dict[str, Any]) -> DataCatalog:
     return catalog
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("runner", [SequentialRunner, ThreadRunner])
 @pytest.mark.parametrize("strategy", ["default", "mirrored"])
 def test_the_training_pipeline_runs_with_the_sequential_and_thread_runners(

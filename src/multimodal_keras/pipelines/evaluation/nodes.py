@@ -16,7 +16,7 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import figures
 from multimodal_keras.model.evaluate import headline, prediction_table, score
 from multimodal_keras.model.importance import permutation_importance
-from multimodal_keras.model.inputs import check_aligned, model_inputs, row_batches
+from multimodal_keras.model.inputs import RowBatches, check_aligned, row_batches
 from multimodal_keras.model.train import input_names
 from multimodal_keras.search_space import TUNED_RECORD
 from multimodal_keras.splitting import TEST, split_positions
@@ -167,24 +167,30 @@ def measure_modality_importance(
     started = time.perf_counter()
     check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
     rows = split_positions(split_assignments, TEST)
-    inputs = model_inputs(input_names(trained_model), features, rows)
-    y_test = encoded_target["target"].to_numpy()[rows]
+    y = encoded_target["target"].to_numpy()
+    # The test rows read batch by batch, as evaluate_model reads them; permuting one
+    # input's rows reorders which row each batch reads, not the (memory-mapped) arrays.
+    test = row_batches(input_names(trained_model), features, y, rows)
+    y_test = test.row_targets
     batch_size = int(importance["batch_size"])
-    intact = score(
-        target_encoder, y_test, trained_model.predict(inputs, batch_size=batch_size, verbose=0)
-    )
+
+    def predict(batches: RowBatches) -> np.ndarray:
+        return trained_model.predict(batches.dataset(batch_size), verbose=0)
+
+    intact = score(target_encoder, y_test, predict(test))
     metric = _first_defined(importance["metric"][target_encoder.task], intact, len(rows))
 
     def evaluate(outputs: np.ndarray) -> float:
         return score(target_encoder, y_test, outputs)[metric]
 
     result = permutation_importance(
-        lambda batch: trained_model.predict(batch, batch_size=batch_size, verbose=0),
+        predict,
         evaluate,
-        inputs,
+        test,
         metric,
         int(importance["repeats"]),
         np.random.default_rng(int(seed)),
+        intact=intact[metric],
     )
     result["test_rows"] = len(rows)
     logger.info(

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.figure import Figure
 
 from multimodal_keras import report
 from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.model import figures
 from multimodal_keras.search_space import TUNED_RECORD, setting_columns
 from multimodal_keras.splitting import SPLITS, split_positions
@@ -58,7 +58,7 @@ def preprocessing_section(preprocessors: Mapping[str, Any], max_items: int) -> s
     blocks = []
     for name, preprocessor in preprocessors.items():
         summary = MODALITIES[name].describe(preprocessor)
-        blocks.append(f"<h3>{report.escape(name)}</h3>")
+        blocks.append(report.subheading(name))
         if not summary.get("columns"):
             blocks.append(report.paragraph("No columns configured; not an input of the model."))
         else:
@@ -144,38 +144,21 @@ def tuning_section(trials: pd.DataFrame, dpi: int) -> str:
     return intro + best_table + images + every
 
 
-def test_figures_section(
-    metrics: Mapping[str, Any],
-    test_predictions: pd.DataFrame,
-    target: TargetEncoder,
-    y_test: np.ndarray,
-    dpi: int,
-) -> str:
-    """The confusion matrix and ROC curves, or predicted against actual for regression."""
-    if target.is_classification:
-        # Probability columns are named by model.evaluate.prediction_table, one per class.
-        probabilities = test_predictions[[f"probability_{label}" for label in target.classes]]
-        shown = [
-            (
-                figures.confusion_matrix(metrics["model"]["confusion_matrix"], target.classes),
-                "Test confusion matrix",
-            ),
-            (
-                figures.roc_curves(y_test, probabilities.to_numpy(float), target.classes),
-                "Test ROC curves",
-            ),
-        ]
-    else:
-        shown = [
-            (
-                figures.predicted_against_actual(
-                    test_predictions["actual"].to_numpy(float),
-                    test_predictions["prediction"].to_numpy(float),
-                ),
-                "Predicted against actual",
-            ),
-        ]
-    return "".join(report.image(report.figure_png(figure, dpi), alt) for figure, alt in shown)
+# Alt texts of the figures evaluate_model saves; another figure is named by its file.
+TEST_FIGURES = {
+    "confusion_matrix.png": "Test confusion matrix",
+    "roc_curve.png": "Test ROC curves",
+    "predicted_against_actual.png": "Predicted against actual",
+}
+
+
+def test_figures_section(evaluation_figures: Mapping[str, Figure | bytes], dpi: int) -> str:
+    """The figures of ``evaluate_model``: the confusion matrix and ROC curves, or predicted
+    against actual for regression."""
+    return "".join(
+        report.image(report.figure_png(figure, dpi), TEST_FIGURES.get(name, name))
+        for name, figure in evaluation_figures.items()
+    )
 
 
 def importance_section(importance: Mapping[str, Any], dpi: int) -> str:
@@ -201,7 +184,7 @@ def build_run_report(
     modality_importance: dict[str, Any],
     split_assignments: pd.DataFrame,
     encoded_target: pd.DataFrame,
-    test_predictions: pd.DataFrame,
+    evaluation_figures: Mapping[str, Figure | bytes],
     target_encoder: TargetEncoder,
     parameters: dict[str, Any],
     reporting: Mapping[str, Any],
@@ -216,7 +199,8 @@ def build_run_report(
         modality_importance: From ``measure_modality_importance``.
         split_assignments: Which rows are in which split.
         encoded_target: Every row's encoded target, for the classes per split.
-        test_predictions: Test rows' actual values, predictions and probabilities.
+        evaluation_figures: The test figures ``evaluate_model`` drew, by file name: figures
+            in memory, or their saved PNG bytes (``FiguresDataset`` loads those).
         target_encoder: The fitted target encoding.
         parameters: All parameters; the report shows the sections ``reporting`` lists.
         reporting: ``params:reporting``: title, sections, figure resolution, list lengths.
@@ -228,8 +212,6 @@ def build_run_report(
         One self-contained HTML document.
     """
     dpi, max_items = int(reporting["figure_dpi"]), int(reporting["max_list_items"])
-    # The encoded targets of the predicted rows, matched by row id.
-    y_test = encoded_target.set_index(ROW_ID).loc[test_predictions[ROW_ID], "target"].to_numpy()
     test_title = (
         "Confusion matrix and ROC"
         if target_encoder.is_classification
@@ -252,7 +234,7 @@ def build_run_report(
         (
             "test-figures",
             test_title,
-            test_figures_section(metrics, test_predictions, target_encoder, y_test, dpi),
+            test_figures_section(evaluation_figures, dpi),
         ),
         ("importance", "Modality importance", importance_section(modality_importance, dpi)),
     ]

@@ -7,7 +7,8 @@ from multimodal_keras.pipelines.reporting.nodes import build_run_report
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """build_run_report, from the saved metrics, history, importance, preprocessors and search."""
+    """build_run_report, from the saved metrics, history, importance, test figures,
+    preprocessors and search."""
     return Pipeline(
         [
             node(
@@ -18,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "modality_importance": "modality_importance",
                     "split_assignments": "split_assignments",
                     "encoded_target": "encoded_target",
-                    "test_predictions": "test_predictions",
+                    "evaluation_figures": "evaluation_figures",
                     "target_encoder": "target_encoder",
                     "parameters": "parameters",
                     "reporting": "params:reporting",

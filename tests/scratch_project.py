@@ -1,8 +1,11 @@
-"""Helpers for running the project as a user does, in a scratch copy of it.
+"""Running the project as a user does, in a scratch copy of it.
 
 ``make_project_copy`` lays out a scratch project (configuration, scripts, source, an
-empty data tree) so that runs never overwrite this checkout's data; ``run_kedro`` runs
-``kedro run`` there in a subprocess. The fixtures are in this folder's conftest.py.
+empty data tree) so that runs never overwrite this checkout's data; ``make_small_project``
+is such a copy holding the small project of ``tests/configuration.py`` (its parameters in
+``conf/local``, a synthetic raw table). ``subprocess_environment`` is the environment of
+every process a test starts; ``run_in``, ``kedro`` and ``run_kedro`` start them, and
+``invoke`` runs a project command in this process instead.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+import yaml
+
+from tests.configuration import load_conf, small_changes, small_parameters, small_table
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_LAYERS = [
     "01_raw",
     "02_intermediate",
@@ -27,11 +35,14 @@ DATA_LAYERS = [
     "07_model_output",
     "08_reporting",
 ]
+# A console this wide keeps each of Rich's log records and messages on one line.
+LOG_WIDTH = 1000
+SMALL_ROWS = 240
 
 
 @dataclass
 class Completed:
-    """A finished ``kedro run``: its exit code, output and wall time."""
+    """A finished process: its exit code, output and wall time."""
 
     returncode: int
     stdout: str
@@ -39,21 +50,32 @@ class Completed:
     seconds: float
 
 
-def subprocess_environment() -> dict[str, str]:
-    """The test's environment, with this checkout's src importable and telemetry off."""
-    environment = dict(os.environ)
-    environment.update(
-        KEDRO_DISABLE_TELEMETRY="1",
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONPATH=os.pathsep.join(
-            [str(PROJECT_ROOT / "src"), *filter(None, [environment.get("PYTHONPATH")])]
-        ),
-    )
-    return environment
+def subprocess_environment(with_project: bool = True, **variables: str) -> dict[str, str]:
+    """The environment of a process a test starts: this one's, with telemetry off, a wide
+    console, TensorFlow's logging as the project sets it (not as this shell may), this
+    checkout's ``src`` importable first (or, without ``with_project``, no ``PYTHONPATH``),
+    and ``variables`` over all of it."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")
+    }
+    environment.update(KEDRO_DISABLE_TELEMETRY="1", COLUMNS=str(LOG_WIDTH))
+    if with_project:
+        inherited = os.environ.get("PYTHONPATH")
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(PROJECT_ROOT / "src"), *filter(None, [inherited])]
+        )
+    return environment | variables
 
 
 def make_project_copy(destination: Path, raw_files: Iterable[str] = ()) -> Path:
-    """A scratch project in ``destination`` with the given files of ``data/01_raw``."""
+    """A scratch project in ``destination`` with the given files of ``data/01_raw``.
+
+    It has this checkout's ``pyproject.toml``, ``src``, ``scripts`` and every environment
+    of ``conf`` but ``local``, which is empty: a developer's ``conf/local`` never changes
+    what a test checks.
+    """
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("pyproject.toml", ".telemetry"):
         if (PROJECT_ROOT / name).exists():
@@ -63,7 +85,9 @@ def make_project_copy(destination: Path, raw_files: Iterable[str] = ()) -> Path:
     shutil.copytree(PROJECT_ROOT / "scripts", destination / "scripts")
     # Kedro insists that src lies inside the project: a copy, not a link.
     shutil.copytree(
-        PROJECT_ROOT / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__")
+        PROJECT_ROOT / "src",
+        destination / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
     )
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
@@ -76,6 +100,20 @@ def _ignore_local(folder: str, names: list[str]) -> list[str]:
     return names if Path(folder).name == "local" else []
 
 
+def make_small_project(
+    destination: Path, changes: Mapping[str, Any] | None = None, rows: int = SMALL_ROWS
+) -> tuple[Path, dict[str, Any]]:
+    """A scratch copy holding the small project: ``SMALL`` and a test's own ``changes`` in
+    ``conf/local/parameters.yml``, a synthetic raw table of ``rows`` rows; its parameters."""
+    project = make_project_copy(destination)
+    local = small_changes(changes)
+    (project / "conf" / "local" / "parameters.yml").write_text(yaml.safe_dump(local))
+    parameters = small_parameters(changes, project / "conf")
+    table = small_table(parameters, rows, seed=3)
+    table.to_parquet(project / load_conf("catalog", project / "conf")["raw_table"]["filepath"])
+    return project, parameters
+
+
 def run_in(project: Path, *arguments: str, timeout: float = 600) -> Completed:
     """Run ``python <arguments>`` in ``project``, as a user would from its root."""
     started = time.perf_counter()
@@ -85,6 +123,7 @@ def run_in(project: Path, *arguments: str, timeout: float = 600) -> Completed:
         env=subprocess_environment(),
         capture_output=True,
         text=True,
+        stdin=subprocess.DEVNULL,
         timeout=timeout,
         check=False,
     )
@@ -93,9 +132,14 @@ def run_in(project: Path, *arguments: str, timeout: float = 600) -> Completed:
     )
 
 
+def kedro(project: Path, *arguments: str, timeout: float = 600) -> Completed:
+    """``kedro ARGUMENTS`` in ``project`` with this interpreter; output is not a terminal."""
+    return run_in(project, "-m", "kedro", *arguments, timeout=timeout)
+
+
 def run_kedro(project: Path, environment: str, timeout: float = 600) -> Completed:
     """``kedro run --env <environment>`` in ``project``."""
-    return run_in(project, "-m", "kedro", "run", "--env", environment, timeout=timeout)
+    return kedro(project, "run", "--env", environment, timeout=timeout)
 
 
 def invoke(project: Path, *arguments: str) -> Completed:
