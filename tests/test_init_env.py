@@ -62,9 +62,7 @@ def load(project: Path, name: str, file: str) -> dict:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_csv_and_parquet_tables_give_an_environment_with_base_s_catalog_metadata(
-    project, suffix
-):
+def test_csv_and_parquet_tables_give_an_environment_with_base_s_catalog_metadata(project, suffix):
     path = project / "data" / f"shop{suffix}"
     getattr(shop_table(), f"to_{suffix[1:]}")(path, index=False)
 

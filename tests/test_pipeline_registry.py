@@ -205,7 +205,11 @@ def test_test_predictions_are_the_test_rows_in_primary_table_order(default_run):
     expected = assignments.loc[assignments["split"] == TEST, "row_id"].tolist()
     assert predictions["row_id"].tolist() == expected
     assert list(predictions.columns) == [
-        "row_id", "actual", "prediction", "probability_0", "probability_1"
+        "row_id",
+        "actual",
+        "prediction",
+        "probability_0",
+        "probability_1",
     ]
     primary = default_run.load("primary_table").set_index("row_id")
     assert predictions["actual"].tolist() == primary.loc[expected, "sold"].tolist()

@@ -93,7 +93,8 @@ def test_settings_nest_as_in_conf_and_apply_over_the_parameters(shared_project_p
     merged = with_settings(shared_project_parameters, settings)
     assert merged["training"]["learning_rate"] == 0.002
     assert merged["model"]["fusion"]["units"] == [32, 16]
-    assert merged["model"]["fusion"]["dropout"] == shared_project_parameters["model"]["fusion"][
-        "dropout"
-    ]
+    assert (
+        merged["model"]["fusion"]["dropout"]
+        == shared_project_parameters["model"]["fusion"]["dropout"]
+    )
     assert shared_project_parameters["training"]["learning_rate"] != 0.002  # not changed

@@ -34,8 +34,10 @@ def png(mode: str = "RGB", size: tuple[int, int] = (8, 8)) -> bytes:
 
 
 def modalities(**columns: list[str]) -> dict[str, dict]:
-    options = {name: {"columns": columns.get(name, [])} for name in
-               ("categorical", "numerical", "text", "image")}
+    options = {
+        name: {"columns": columns.get(name, [])}
+        for name in ("categorical", "numerical", "text", "image")
+    }
     options["image"].update(IMAGE_OPTIONS)
     return options
 
@@ -223,7 +225,6 @@ def test_group_column_with_too_few_groups_stops_the_split():
     )
 
 
-
 def test_image_paths_that_are_missing_not_images_or_outside_the_root_are_listed(tmp_path):
     root, outside = tmp_path / "images", tmp_path / "outside"
     root.mkdir()
@@ -234,14 +235,22 @@ def test_image_paths_that_are_missing_not_images_or_outside_the_root_are_listed(
     (root / "link.png").symlink_to(outside / "secret.png")
     options = modalities(numerical=["size"], image=["photo"])
     options["image"].update(source="path", root=str(root))
-    cells = ["good.png", "absent.png", "notes.png", "../outside/secret.png", "link.png",
-             str(outside / "secret.png")]
+    cells = [
+        "good.png",
+        "absent.png",
+        "notes.png",
+        "../outside/secret.png",
+        "link.png",
+        str(outside / "secret.png"),
+    ]
     with pytest.raises(MultimodalKerasError) as raised:
         validate(table(photo=cells), {"target": "label"}, None, options)
     message = str(raised.value)
-    assert message.startswith("5 row(s) have image values that cannot be used (row 1: photo: no "
-                              f"file at {root / 'absent.png'}; row 2: photo: not an image in a "
-                              "format Pillow recognises; row 3: photo: Image path ")
+    assert message.startswith(
+        "5 row(s) have image values that cannot be used (row 1: photo: no "
+        f"file at {root / 'absent.png'}; row 2: photo: not an image in a "
+        "format Pillow recognises; row 3: photo: Image path "
+    )
     for row in (3, 4, 5):
         assert f"row {row}: photo: Image path" in message
     assert "leaves the image root" in message
@@ -260,7 +269,12 @@ def test_table_with_its_own_row_id_column_is_refused_unless_it_is_the_id_column(
     with pytest.raises(MultimodalKerasError, match="already has a column named 'row_id'"):
         with_row_ids(table(row_id=range(6)), None)
     assert with_row_ids(table(row_id=range(9, 3, -1)), "row_id")["row_id"].tolist() == [
-        9, 8, 7, 6, 5, 4
+        9,
+        8,
+        7,
+        6,
+        5,
+        4,
     ]
 
 
@@ -273,8 +287,13 @@ def test_a_marker_in_an_image_column_is_no_image_as_an_empty_cell_is(tmp_path, s
     messages = []
     for missing in (None, b" ? " if source == "bytes" else " ? "):
         with pytest.raises(MultimodalKerasError) as raised:
-            validate(table(photo=[cell, missing, cell, cell, cell, cell]), {"target": "label"},
-                     None, options, markers={"photo": ["?"]})
+            validate(
+                table(photo=[cell, missing, cell, cell, cell, cell]),
+                {"target": "label"},
+                None,
+                options,
+                markers={"photo": ["?"]},
+            )
         messages.append(str(raised.value))
     assert messages[0] == messages[1]
     assert "row 1: photo: the cell is empty" in messages[1]

@@ -130,9 +130,7 @@ def _two_way(
         return positions[kept], positions[held]
     stratify = labels[positions] if labels is not None else None
     try:
-        return train_test_split(
-            positions, test_size=fraction, random_state=seed, stratify=stratify
-        )
+        return train_test_split(positions, test_size=fraction, random_state=seed, stratify=stratify)
     except ValueError as error:
         raise MultimodalKerasError(
             f"Cannot split {len(positions)} rows with a held-out fraction of {fraction} "

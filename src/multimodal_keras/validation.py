@@ -27,9 +27,7 @@ def feature_columns(modality_params: Mapping[str, Mapping[str, Any]]) -> dict[st
     return {name: configured_columns(options) for name, options in modality_params.items()}
 
 
-def check_columns(
-    table: pd.DataFrame, required: Mapping[str, list[str]], table_name: str
-) -> None:
+def check_columns(table: pd.DataFrame, required: Mapping[str, list[str]], table_name: str) -> None:
     """Raise one error naming every configured column the table lacks."""
     duplicated = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
     if duplicated:

@@ -28,8 +28,6 @@ def new_rows(project: Path) -> pd.DataFrame:
     return table.drop(columns=[TARGET]).head(20).reset_index(drop=True)
 
 
-
-
 def half_image(table: pd.DataFrame) -> pd.DataFrame:
     whole = bytes(table.at[2, "photo"])
     return cell("photo", 2, whole[: len(whole) // 2])(table)
@@ -125,7 +123,5 @@ def test_rows_the_model_can_read_get_one_prediction_each(scored_past, label, nam
 def test_a_file_to_score_that_is_not_there_is_named(trained_project, tmp_path):
     project, _ = trained_project
     missing = tmp_path / "nowhere.parquet"
-    outcome = kedro_run(
-        project, "--pipelines", "inference", "--params", f"new_rows_file={missing}"
-    )
+    outcome = kedro_run(project, "--pipelines", "inference", "--params", f"new_rows_file={missing}")
     assert_stops(outcome, "nowhere.parquet")

@@ -55,7 +55,6 @@ def good(trained_project) -> Request:
     return request_of(new_rows(project).head(4))
 
 
-
 def tiff() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="TIFF")
@@ -121,9 +120,7 @@ ANSWERED = [
 
 
 @pytest.mark.parametrize(("name", "change", "rows"), ANSWERED, ids=[case[0] for case in ANSWERED])
-def test_a_request_the_model_can_answer_gets_one_answer_per_row(
-    served, good, name, change, rows
-):
+def test_a_request_the_model_can_answer_gets_one_answer_per_row(served, good, name, change, rows):
     outputs = served.serve(change(good))
     assert outputs["prediction"].shape[0] == rows
     assert outputs["probabilities"].shape == (rows, 2)

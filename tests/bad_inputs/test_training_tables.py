@@ -57,8 +57,6 @@ def column(name: str, values: Callable[[pd.DataFrame], object]) -> Callable:
     return change
 
 
-
-
 def half(table: pd.DataFrame, row: int) -> bytes:
     whole = bytes(table.at[row, "photo"])
     return whole[: len(whole) // 2]

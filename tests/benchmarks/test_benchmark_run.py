@@ -49,9 +49,10 @@ def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):
         "bare_decode_only",
         "seed",
     }
-    assert results["pipeline"]["plain"][0]["metrics"]["parameters"] == results["stages"][
-        "model_parameters"
-    ]
+    assert (
+        results["pipeline"]["plain"][0]["metrics"]["parameters"]
+        == results["stages"]["model_parameters"]
+    )
     assert {row["target"] for row in results["targets"]} >= {
         "image node throughput / seed's",
         "kedro run --to-nodes evaluate_model / plain script, wall time",

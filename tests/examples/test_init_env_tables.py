@@ -96,5 +96,7 @@ def test_drafted_environment_trains_and_scores_as_the_hand_written_one(project, 
     hand_task, hand_metric = headline(project, f"{name}_hand_written")
     assert task == hand_task
     assert metric == pytest.approx(hand_metric, abs=TOLERANCE), (name, metric, hand_metric)
-    print(f"{name}: drafted {metric:.4f}, hand-written {hand_metric:.4f} ({HEADLINE[task]}); "
-          f"runs {run.seconds:.1f} s and {by_hand.seconds:.1f} s")
+    print(
+        f"{name}: drafted {metric:.4f}, hand-written {hand_metric:.4f} ({HEADLINE[task]}); "
+        f"runs {run.seconds:.1f} s and {by_hand.seconds:.1f} s"
+    )

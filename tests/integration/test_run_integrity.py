@@ -110,9 +110,7 @@ def test_the_lineage_keeps_the_missing_value_markers_validation_applied(project,
     assert lineage["artifacts"]["missing_value_markers"]["version"] == markers.parent.name
 
 
-def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(
-    project, trained
-):
+def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(project, trained):
     rerun = kedro(project, "run", "--namespaces", "numerical",
                   "--params", "numerical.scaling=minmax")  # fmt: skip
     assert rerun.returncode == 0, output(rerun)[-3000:]

@@ -15,9 +15,7 @@ from multimodal_keras.modalities.base import Modality, serving_name
 from multimodal_keras.validation import check_roles
 
 INTERFACE = sorted(
-    name
-    for name in {*vars(Modality), *Modality.__annotations__}
-    if not name.startswith("_")
+    name for name in {*vars(Modality), *Modality.__annotations__} if not name.startswith("_")
 )
 
 

@@ -213,9 +213,10 @@ def test_resolve_path_refuses_leaving_the_root_directly(image_root):
     with pytest.raises(MultimodalKerasError):
         image.resolve_path(str(image_root), "../outside.png")
 
-    assert image.resolve_path(str(image_root), "cats/grey.png") == (
-        image_root / "cats" / "grey.png"
-    ).resolve()
+    assert (
+        image.resolve_path(str(image_root), "cats/grey.png")
+        == (image_root / "cats" / "grey.png").resolve()
+    )
 
 
 def test_text_in_a_bytes_column_is_refused_with_a_hint_to_use_paths():

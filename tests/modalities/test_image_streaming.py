@@ -53,6 +53,7 @@ def table(rows: int) -> pd.DataFrame:
 
 def expected(rows: pd.DataFrame) -> np.ndarray:
     """Each image decoded alone with the function the serving model uses."""
+
     def decoded(cell: bytes) -> np.ndarray:
         return image.decode_and_resize(tf.constant(cell), 6, 5, 3, "bilinear").numpy()
 

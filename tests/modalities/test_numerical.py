@@ -171,8 +171,9 @@ def test_periodic_encoding_is_cos_and_sin_of_each_features_own_frequencies():
     frequencies = keras.ops.convert_to_numpy(layer.coefficients) * np.array([0.5, 1.0, 2.0])
     angles = 2 * np.pi * values[..., None] * frequencies
     assert encoded.shape == (2, 2, 6)
-    np.testing.assert_allclose(encoded, np.concatenate([np.cos(angles), np.sin(angles)], -1),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        encoded, np.concatenate([np.cos(angles), np.sin(angles)], -1), rtol=1e-5, atol=1e-5
+    )
     # Each feature has frequencies of its own.
     assert not np.allclose(frequencies[0], frequencies[1])
 
@@ -209,9 +210,7 @@ def test_periodic_tower_reads_values_beyond_the_training_range_as_its_ends(tmp_p
 
 
 @pytest.mark.parametrize(("rows_seen", "expected"), [(99, "piecewise_linear"), (100, "periodic")])
-def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(
-    rows_seen, expected
-):
+def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(rows_seen, expected):
     train = rows(list(np.random.default_rng(0).normal(size=rows_seen)))
     preprocessor = numerical.fit(train, options(quantile_bins=4))
     tower = {

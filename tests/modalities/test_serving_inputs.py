@@ -183,9 +183,7 @@ IMAGES = frame(
 GIF_AND_BMP_ROWS = [3, 5]
 
 
-@pytest.mark.parametrize(
-    "interpolation", ["bilinear", "bicubic", "nearest", "area", "lanczos3"]
-)
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "nearest", "area", "lanczos3"])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_image_serving_decodes_and_resizes_as_transform(interpolation, channels):
     options = {

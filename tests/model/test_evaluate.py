@@ -10,7 +10,12 @@ from multimodal_keras.model.evaluate import prediction_table, score
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 
 CLASSIFICATION_KEYS = {
-    "accuracy", "balanced_accuracy", "macro_f1", "log_loss", "confusion_matrix", "roc_auc"
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "log_loss",
+    "confusion_matrix",
+    "roc_auc",
 }
 
 

@@ -126,8 +126,9 @@ def test_a_search_runs_its_trials_and_keeps_the_best_settings(artifacts, first_s
     assert trials["training.learning_rate"].nunique() == TRIALS
     best = trials.loc[trials["score"].idxmax()]
     assert tuned["training"]["learning_rate"] == pytest.approx(best["training.learning_rate"])
-    assert tuned["model"]["towers"]["numerical"]["encoding"] == (
-        best["model.towers.numerical.encoding"]
+    assert (
+        tuned["model"]["towers"]["numerical"]["encoding"]
+        == (best["model.towers.numerical.encoding"])
     )
     assert str(tuned["model"]["fusion"]["units"]).replace(" ", "") == (
         best["model.fusion.units"].replace(" ", "")
@@ -150,9 +151,7 @@ def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path)
 
     pd.testing.assert_frame_equal(without_time(again), without_time(trials))
     # The search's identity (its folder) hashes the rows it reads: not the test rows.
-    assert [path.name for path in tmp_path.iterdir()] == [
-        path.name for path in directory.iterdir()
-    ]
+    assert [path.name for path in tmp_path.iterdir()] == [path.name for path in directory.iterdir()]
 
 
 @pytest.mark.integration
@@ -221,9 +220,7 @@ def test_a_space_narrowed_in_an_environment_is_searched_and_nothing_else(artifac
         "model.towers.numerical.encoding": {"kind": "choice", "values": ["piecewise_linear"]},
     }
     (conf / "narrow").mkdir()
-    (conf / "narrow" / "parameters.yml").write_text(
-        yaml.safe_dump({"tuning": {"space": narrowed}})
-    )
+    (conf / "narrow" / "parameters.yml").write_text(yaml.safe_dump({"tuning": {"space": narrowed}}))
     space = load_conf("parameters", conf, "narrow")["tuning"]["space"]
 
     trials, tuned = search(artifacts, tmp_path / "tuner", space=space, max_trials=4)

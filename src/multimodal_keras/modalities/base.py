@@ -267,8 +267,7 @@ def serving_name(column: str) -> str:
 def raw_inputs(columns: list[str], dtype: str) -> dict[str, keras.KerasTensor]:
     """One serving-model input per raw column, one value per row, named by ``serving_name``."""
     return {
-        column: keras.Input(shape=(), dtype=dtype, name=serving_name(column))
-        for column in columns
+        column: keras.Input(shape=(), dtype=dtype, name=serving_name(column)) for column in columns
     }
 
 

@@ -61,6 +61,7 @@ class TowerOptions(options.Options):
     dropout: options.Dropout
     embedding_dim: options.Positive
 
+
 ONE_HOT = "one_hot"
 EMBEDDING = "embedding"
 AUTO = "auto"

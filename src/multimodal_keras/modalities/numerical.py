@@ -71,6 +71,7 @@ class TowerOptions(options.Options):
     units: options.Units
     dropout: options.Dropout
 
+
 RAW_DTYPE = NUMBER
 BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
 

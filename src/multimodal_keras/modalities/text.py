@@ -81,6 +81,7 @@ class TowerOptions(options.Options):
     units: options.Units
     dropout: options.Dropout
 
+
 RAW_DTYPE = STRING
 # Gradient boosting reads no text: any text column makes the baseline linear.
 BASELINE_KINDS = frozenset({LINEAR})
@@ -299,9 +300,9 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
         texts = as_texts(rows, column, budget).astype(str)
         for start in range(0, len(texts), preprocessor.batch_size):
             batch = texts[start : start + preprocessor.batch_size]
-            ids[start : start + len(batch), position, :length] = layer(
-                tf.constant(batch)
-            ).numpy()[:, :length]
+            ids[start : start + len(batch), position, :length] = layer(tf.constant(batch)).numpy()[
+                :, :length
+            ]
     return ids
 
 

@@ -38,9 +38,7 @@ def assemble_model(
         towers.append(tower_output)
         wide_features = getattr(modality, "wide_features", None)
         if use_wide and wide_features is not None:
-            features = wide_features(
-                name, tower_input, preprocessor, target_encoder.output_units
-            )
+            features = wide_features(name, tower_input, preprocessor, target_encoder.output_units)
             if features is not None:
                 wide.append(features)
     if not inputs:

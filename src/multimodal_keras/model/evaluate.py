@@ -58,9 +58,7 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 def score(target: TargetEncoder, y_encoded: np.ndarray, outputs: np.ndarray) -> dict[str, Any]:
     """The task's metrics from encoded targets and raw model outputs."""
     if target.is_classification:
-        return classification_metrics(
-            y_encoded, target.probabilities(outputs), len(target.classes)
-        )
+        return classification_metrics(y_encoded, target.probabilities(outputs), len(target.classes))
     return regression_metrics(target.decode(y_encoded), target.decode(outputs))
 
 

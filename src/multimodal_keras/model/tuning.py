@@ -553,8 +553,7 @@ def search(
     out_of_time = oracle.deadline is not None and time.monotonic() >= oracle.deadline
     if not out_of_time and (max_trials is None or len(oracle.trials) < max_trials):
         logger.info(
-            "The search ended after %d trial(s): the space holds no combination it has not "
-            "tried.",
+            "The search ended after %d trial(s): the space holds no combination it has not tried.",
             len(oracle.trials),
         )
     table = trials_table(oracle, dimensions, metric, direction)

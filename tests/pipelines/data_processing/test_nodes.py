@@ -59,9 +59,7 @@ def test_validate_table_drops_rows_without_a_target_and_keeps_their_row_ids(
     assert primary.index.tolist() == list(range(18))
 
 
-def test_validate_table_names_every_missing_configured_column(
-    make_tiny_table, project_parameters
-):
+def test_validate_table_names_every_missing_configured_column(make_tiny_table, project_parameters):
     raw = make_tiny_table(rows=10).drop(columns=["price", "photo"])
 
     with pytest.raises(MultimodalKerasError, match="'price'.*'photo'"):

@@ -104,15 +104,11 @@ def test_served_labels_equal_the_pipelines(parity_cases, case):
     assert served["prediction"].tolist() == predictions["prediction"].astype(str).tolist()
 
 
-def test_the_signature_takes_each_feature_column_raw(
-    parity_cases, trained_project: TrainedProject
-):
+def test_the_signature_takes_each_feature_column_raw(parity_cases, trained_project: TrainedProject):
     _, served = parity_cases["test_rows"]
     columns = feature_columns(trained_project.params)
     expected = {column: "float64" for column in columns["numerical"]} | {
-        column: "string"
-        for name in ("categorical", "text", "image")
-        for column in columns[name]
+        column: "string" for name in ("categorical", "text", "image") for column in columns[name]
     }
     signature = dict(zip(served["input_names"], served["input_dtypes"], strict=True))
     assert signature == expected

@@ -222,8 +222,8 @@ def test_the_latest_search_and_the_tuned_settings_are_shown_when_there_are_some(
     assert "<tr><td>model.fusion.units</td><td>[128, 64]</td></tr>" in found["tuning"]
     assert found["tuning"].count("<img") == 2
     assert "tuned settings of tuned_parameters 2026-11-29T10.00.00.000Z" in found["metrics"]
-    assert "<tr><td>training.learning_rate</td><td class=number>0.004</td></tr>" in (
-        found["metrics"]
+    assert (
+        "<tr><td>training.learning_rate</td><td class=number>0.004</td></tr>" in (found["metrics"])
     )
 
 

@@ -51,9 +51,7 @@ def export_serving_model(
         column: tensor.name for column, tensor in serving.input.items() if column != tensor.name
     }
     marked = {
-        layer.name: layer.markers
-        for layer in serving.layers
-        if isinstance(layer, MarkersAsMissing)
+        layer.name: layer.markers for layer in serving.layers if isinstance(layer, MarkersAsMissing)
     }
     if marked:
         logger.info("The serving model reads these values as missing values: %s.", marked)
