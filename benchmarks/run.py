@@ -118,6 +118,8 @@ def make_project(
     shutil.copytree(REPO / "src", destination / "src", ignore=ignore)
     shutil.copytree(REPO / "conf" / "base", destination / "conf" / "base")
     (destination / "conf" / "local").mkdir(parents=True)
+    # The project's own logging: one line per record, as a user's run prints it.
+    shutil.copy2(REPO / "conf" / "logging.yml", destination / "conf" / "logging.yml")
     shutil.copy2(REPO / "pyproject.toml", destination / "pyproject.toml")
     base = destination / "conf" / "base"
     features = read_conf("parameters_features")
