@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,29 @@ def standard_error_silenced() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+class DroppedRecords(logging.Filter):
+    """Leaves out the records whose message ``drops`` says to."""
+
+    def __init__(self, drops: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.drops = drops
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.drops(record.getMessage())
+
+
+@contextmanager
+def records_dropped(logger_name: str, drops: Callable[[str], bool]) -> Iterator[None]:
+    """Within it, the records of ``logger_name`` whose message ``drops`` says to are left out."""
+    target = logging.getLogger(logger_name)
+    dropped = DroppedRecords(drops)
+    target.addFilter(dropped)
+    try:
+        yield
+    finally:
+        target.removeFilter(dropped)
 
 
 class _QuietLoader(importlib.abc.Loader):

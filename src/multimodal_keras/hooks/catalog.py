@@ -3,34 +3,22 @@ tuned parameters put in place, without the data catalog's warning for each."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from kedro.io import MemoryDataset
 from kedro.pipeline import Pipeline
 
 from multimodal_keras import integrity
+from multimodal_keras.terminal import records_dropped
 
 
-class QuietReplacements(logging.Filter):
-    """Drops the data catalog's warning that a dataset is being replaced."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Replacing dataset")
-
-
-@contextmanager
-def quiet_replacements() -> Iterator[None]:
+def quiet_replacements() -> contextlib.AbstractContextManager[None]:
     """Within it, the data catalog replaces datasets without a warning for each."""
-    catalog_logger = logging.getLogger("kedro.io.data_catalog")
-    quiet = QuietReplacements()
-    catalog_logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        catalog_logger.removeFilter(quiet)
+    return records_dropped(
+        "kedro.io.data_catalog", lambda message: message.startswith("Replacing dataset")
+    )
 
 
 def keep_outputs_in_memory(pipeline: Pipeline, catalog: Any) -> list[str]:

@@ -28,7 +28,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,6 +58,7 @@ from multimodal_keras.search_space import (
     with_settings,
 )
 from multimodal_keras.targets import TargetEncoder
+from multimodal_keras.terminal import records_dropped
 
 logger = logging.getLogger(__name__)
 
@@ -321,24 +322,12 @@ class ProjectTuner(BaseTuner):
 # The search
 
 
-class QuietRetracing(logging.Filter):
-    """Drops TensorFlow's warning that a function was traced again: each trial builds a new
-    model, whose training steps are traced anew by design."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def quiet_retracing() -> Iterator[None]:
-    """TensorFlow's retracing warning left out of the log meanwhile."""
-    tensorflow_logger = logging.getLogger("tensorflow")
-    quiet = QuietRetracing()
-    tensorflow_logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        tensorflow_logger.removeFilter(quiet)
+def quiet_retracing() -> contextlib.AbstractContextManager[None]:
+    """TensorFlow's warning that a function was traced again left out of the log meanwhile:
+    each trial builds a new model, whose training steps are traced anew by design."""
+    return records_dropped(
+        "tensorflow", lambda message: "triggered tf.function retracing" in message
+    )
 
 
 def search_name(
