@@ -8,7 +8,6 @@ demo in conf/base, then penguins, digits and tweets). The digits images must exi
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,11 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _project import project_context
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEFAULT = ["base", "penguins", "digits", "tweets"]
-METRICS = PROJECT / "data" / "08_reporting" / "metrics.json"
-HISTORY = PROJECT / "data" / "08_reporting" / "training_history.json"
 SHOWN = ["accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "log_loss"]
 
 
@@ -38,8 +36,11 @@ def run(environment: str) -> tuple[dict, int, float]:
         capture_output=True,
     )
     seconds = time.perf_counter() - started
-    epochs = len(json.loads(HISTORY.read_text())["loss"])
-    return json.loads(METRICS.read_text()), epochs, seconds
+    # Through the environment's catalog: its data folder, the latest version of each.
+    with project_context(environment) as context:
+        metrics = context.catalog.load("metrics")
+        epochs = len(context.catalog.load("training_history")["loss"])
+    return metrics, epochs, seconds
 
 
 def _cell(value: float | None) -> str:
