@@ -149,10 +149,12 @@ def kedro(project: Path, arguments: list[str], log_name: str) -> float:
     return seconds
 
 
-def tune_project(project: Path, seed: int, split_seed: int | None, minutes: float) -> float:
+def tune_project(
+    project: Path, seed: int, split_seed: int | None, minutes: float, extra_params: str | None
+) -> float:
     """``kedro run --pipelines tuning`` on what the last run saved; its wall seconds."""
     budget = f"tuning.budget_minutes={minutes},tuning.max_trials={UNBOUNDED_TRIALS}"
-    params = run_params(seed, split_seed, budget)
+    params = run_params(seed, split_seed, extra_params, budget)
     return kedro(project, ["run", "--pipelines", "tuning", "--params", params], f"tune{seed}")
 
 
@@ -347,7 +349,9 @@ def benchmark_table(
         if tune_minutes:
             # One search per split: per seed, or once when every seed shares split_seed's.
             if split_seed is None or seed == seeds[0]:
-                times["tuning_seconds"] = tune_project(project, seed, split_seed, tune_minutes)
+                times["tuning_seconds"] = tune_project(
+                    project, seed, split_seed, tune_minutes, extra_params
+                )
             tuned = run_project(
                 project,
                 run_params(seed, split_seed, extra_params, "training.use_tuned=true"),
