@@ -77,6 +77,19 @@ class Split(Options):
         return self
 
 
+class Dask(Options):
+    address: str | None
+    workers: Positive
+    threads_per_worker: Positive
+
+
+class Processing(Options):
+    chunk_rows: Positive
+    fit_rows: Positive
+    executor: Literal["local", "dask"]
+    dask: Dask
+
+
 class LinearBaseline(Options):
     C: PositiveFloat
     alpha: PositiveFloat
@@ -182,6 +195,7 @@ def schema() -> type[BaseModel]:
         run_lock=(RunLock, ...),
         table=(Table, ...),
         split=(Split, ...),
+        processing=(Processing, ...),
         demo=(dict[str, Any], ...),  # read by scripts/make_demo_table.py only
         drafting=(drafting.Options, ...),  # read by `kedro init-env` only
         source=(dict[str, Any] | None, None),  # an example table's build script's settings
