@@ -3,22 +3,158 @@
 ``chunk_map`` applies a function to each chunk of a table and yields the results in the
 chunks' order, whatever runs them, so that the nodes that fit and transform read the
 same way with ``processing.executor: local`` or ``dask`` and write the same artifacts.
+
+With ``dask``, this process still reads the table and writes every artifact: it sends
+each chunk to a worker of a ``dask.distributed`` cluster, which runs the function, and
+takes the results back in order. Only a few chunks are out at a time (``IN_FLIGHT_PER_THREAD``
+per worker thread), so memory stays bounded here and on the workers however long the
+table. Workers need the project's code (``multimodal_keras`` importable, the same
+versions of its dependencies), not its data.
+
+The cluster is ``processing.dask.address``, a running scheduler, or, when that is null, a
+``LocalCluster`` of ``processing.dask.workers`` worker processes started on first use.
+One client per process and setting is kept for every later node of the run (a Kedro run
+calls ``chunk_map`` once per fit and transform) and closed, with any cluster it started,
+when the process exits; ``close_clients`` closes them earlier.
 """
 
 from __future__ import annotations
 
+import atexit
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from multimodal_keras.errors import MultimodalKerasError
+
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
+
+EXECUTORS = ("local", "dask")
+# Chunks sent out per worker thread: one being worked on and one waiting beside it, so that a
+# thread never idles while this process reads the next chunk, and no more are held anywhere.
+IN_FLIGHT_PER_THREAD = 2
+INSTALL_DASK = 'pip install "multimodal-keras[dask]" (or pip install "dask[distributed]")'
 
 
 def chunk_map(
     function: Callable[[Chunk], Result], chunks: Iterable[Chunk], processing: Mapping[str, Any]
 ) -> Iterator[Result]:
-    """``function`` of every chunk, in order, run where ``processing.executor`` says."""
-    executor = (processing or {}).get("executor", "local")
+    """``function`` of every chunk, in order, run where ``processing.executor`` says.
+
+    Chunks are read from ``chunks`` only as results are taken, so that a few are in memory
+    at a time. Under ``dask`` an exception raised by ``function`` on a worker is raised here,
+    of the same type and with the same message, and the chunks still out are cancelled.
+    """
+    settings = processing or {}
+    executor = settings.get("executor", "local")
     if executor == "local":
         return map(function, chunks)
-    raise ValueError(f"processing.executor {executor!r} is not local or dask")
+    if executor == "dask":
+        return _dask_map(function, chunks, client(settings.get("dask") or {}))
+    raise MultimodalKerasError(
+        f"processing.executor is {executor!r}; use one of {', '.join(EXECUTORS)}."
+    )
+
+
+def _apply(function: Callable[[Chunk], Result], chunk: Chunk) -> Result:
+    """What a worker runs for one chunk (``function`` is sent to each worker once)."""
+    return function(chunk)
+
+
+def _dask_map(
+    function: Callable[[Chunk], Result], chunks: Iterable[Chunk], dask_client: Any
+) -> Iterator[Result]:
+    """Results of ``function`` over ``chunks`` on ``dask_client``'s cluster, in order."""
+    threads = sum(dask_client.nthreads().values())
+    limit = max(threads, 1) * IN_FLIGHT_PER_THREAD
+    # Sent to every worker once, rather than with each chunk (a fitted preprocessor can be
+    # large); ``hash=False`` spares hashing what is sent, which is never looked up by value.
+    # (Scattered in a list, so that a chunk or function that is itself a collection is sent
+    # as one object.)
+    [shared] = dask_client.scatter([function], broadcast=True, hash=False)
+    pending: deque[Any] = deque()
+    source = iter(chunks)
+    try:
+        while True:
+            while len(pending) < limit:
+                chunk = next(source, _END)
+                if chunk is _END:
+                    break
+                # Scattered first, so that the chunk goes straight to one worker (taken in
+                # turn) rather than through the scheduler inside the task's description.
+                [data] = dask_client.scatter([chunk], hash=False)
+                pending.append(dask_client.submit(_apply, shared, data, pure=False))
+            if not pending:
+                return
+            # The oldest chunk's result first, whichever finished first: order is the
+            # chunks' order.
+            future = pending.popleft()
+            result = future.result()
+            future.release()
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+        shared.release()
+
+
+_END = object()
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clusters: dict[tuple[Any, ...], Any] = {}
+_lock = threading.Lock()
+
+
+def client(dask: Mapping[str, Any]) -> Any:
+    """The ``distributed.Client`` for ``processing.dask`` settings, made on first use.
+
+    ``address`` connects to that scheduler; null starts a ``LocalCluster`` of ``workers``
+    processes with ``threads_per_worker`` threads each. Nodes run in threads
+    (``ThreadRunner``) share it.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as error:
+        raise MultimodalKerasError(
+            f"processing.executor is dask, but dask.distributed is not installed: {INSTALL_DASK}."
+        ) from error
+    address = dask.get("address")
+    key = (address,) if address else (None, dask.get("workers"), dask.get("threads_per_worker"))
+    with _lock:
+        if key in _clients and _clients[key].status == "running":
+            return _clients[key]
+        if address:
+            try:
+                made = Client(address)
+            except OSError as error:
+                raise MultimodalKerasError(
+                    f"No Dask scheduler answered at processing.dask.address {address!r} "
+                    f"({error}); start one there (dask scheduler, then dask worker on each "
+                    "machine), or set the address to null for a cluster on this machine."
+                ) from error
+        else:
+            cluster = LocalCluster(
+                n_workers=int(dask["workers"]),
+                threads_per_worker=int(dask["threads_per_worker"]),
+                processes=True,
+            )
+            _clusters[key] = cluster
+            made = Client(cluster)
+        _clients[key] = made
+        return made
+
+
+def close_clients() -> None:
+    """Close every client ``client`` made, and the local clusters it started."""
+    with _lock:
+        for made in _clients.values():
+            made.close()
+        for cluster in _clusters.values():
+            cluster.close()
+        _clients.clear()
+        _clusters.clear()
+
+
+atexit.register(close_clients)
