@@ -5,6 +5,11 @@ over a minute at a million rows; this generator draws every column with whole-ar
 numpy and pyarrow calls, with the same kind of signal (each column adds to a hidden
 score, the target is the score above its median) and the demo's word lists. Images
 are small PNGs of a coloured disc or square on grey, drawn by Pillow in a process pool.
+
+``make_benchmark_table`` draws the whole table in memory; ``write_benchmark_table`` writes
+a table of any length to Parquet one row group at a time, so that the benchmark process
+holds one group's rows whatever the table's size. The two draw the same kinds of columns
+from different random streams, so their tables differ for the same seed.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import io
 import os
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
 TARGET = "target"
@@ -139,3 +146,97 @@ def make_benchmark_table(
     frame = pd.DataFrame(table)
     frame[TARGET] = (score > np.median(score)).astype(np.int64)
     return frame
+
+
+def _category_levels(
+    rng: np.random.Generator, names: list[str], spec: Mapping[str, Any]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per categorical column: its levels' labels, frequencies and effects on the score."""
+    levels = int(spec["levels"])
+    drawn = {}
+    for name in names:
+        weights = rng.dirichlet(np.full(levels, float(spec["concentration"])))
+        effects = rng.normal(0.0, float(spec["effect"]), size=levels)
+        labels = np.asarray([f"{name}_{level}" for level in range(levels)], dtype=object)
+        drawn[name] = (labels, weights, effects)
+    return drawn
+
+
+def _rows(
+    rng: np.random.Generator,
+    columns: Mapping[str, list[str]],
+    rows: int,
+    spec: Mapping[str, Any],
+    categories: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    image_size: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``rows`` rows of every column, and their hidden score."""
+    table: dict[str, Any] = {}
+    score = np.zeros(rows)
+    for name, (labels, weights, effects) in categories.items():
+        codes = rng.choice(len(labels), size=rows, p=weights)
+        values = pd.Series(labels[codes], dtype="string")
+        values[rng.random(rows) < float(spec["missing_rate"])] = pd.NA
+        table[name], score = values, score + effects[codes]
+    for position, name in enumerate(columns.get("numerical", [])):
+        z = rng.standard_normal(rows)
+        signal = z if position % 2 == 0 else (z**2 - 1.0) / np.sqrt(2.0)
+        values = float(spec["numerical"]["location"]) + float(spec["numerical"]["scale"]) * z
+        values[rng.random(rows) < float(spec["missing_rate"])] = np.nan
+        table[name] = values
+        score = score + float(spec["numerical"]["effect"]) * signal
+    for name in columns.get("text", []):
+        text, contribution = _texts(rng, rows, spec["text"])
+        table[name] = pd.Series(pd.arrays.ArrowStringArray(text)).astype("string")
+        score = score + contribution
+    for name in columns.get("image", []):
+        colours = [list(colour) for colour in spec["image"]["colours"]]
+        image_seed = int(rng.integers(np.iinfo(np.int32).max))
+        images, codes = png_images(rows, image_size, image_seed, colours)
+        effects = np.asarray(spec["image"]["colour_effects"], dtype=float)
+        table[name] = pd.Series(images, dtype=object)
+        score = score + effects[codes]
+    score = score + rng.normal(0.0, float(spec["noise"]), size=rows)
+    return pd.DataFrame(table), score
+
+
+def write_benchmark_table(
+    path: Path,
+    columns: Mapping[str, list[str]],
+    rows: int,
+    spec: Mapping[str, Any],
+    seed: int,
+    image_size: int,
+    group_rows: int,
+) -> int:
+    """Write a table like ``make_benchmark_table``'s to Parquet, ``group_rows`` rows at a time.
+
+    Each row group is drawn from its own stream, seeded by ``seed`` and the group's position,
+    so the same seed and ``group_rows`` give the same table. The categorical levels'
+    frequencies and effects are drawn once for the table; the target is the score above the
+    first group's median (about half the rows).
+
+    Returns:
+        The number of row groups written.
+    """
+    categories = _category_levels(
+        np.random.default_rng(seed), columns.get("categorical", []), spec["categorical"]
+    )
+    threshold, schema, groups = None, None, 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for groups, start in enumerate(range(0, rows, group_rows), start=1):
+            rng = np.random.default_rng([seed, groups])
+            count = min(group_rows, rows - start)
+            frame, score = _rows(rng, columns, count, spec, categories, image_size)
+            threshold = np.median(score) if threshold is None else threshold
+            frame[TARGET] = (score > threshold).astype(np.int64)
+            table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(path, schema)
+            writer.write_table(table, row_group_size=group_rows)
+    finally:
+        if writer is not None:
+            writer.close()
+    return groups
