@@ -21,6 +21,8 @@ when the process exits; ``close_clients`` closes them earlier.
 from __future__ import annotations
 
 import atexit
+import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,6 +37,11 @@ EXECUTORS = ("local", "dask")
 # Chunks sent out per worker thread: one being worked on and one waiting beside it, so that a
 # thread never idles while this process reads the next chunk, and no more are held anywhere.
 IN_FLIGHT_PER_THREAD = 2
+# Dask logs each worker's start and stop; the run's log keeps Dask's warnings only. The level
+# reaches the worker processes through their environment, read as they start.
+DASK_LOG_LEVEL = logging.WARNING
+DASK_LOG_VARIABLE = "DASK_LOGGING__DISTRIBUTED"
+logger = logging.getLogger(__name__)
 INSTALL_DASK = 'pip install "multimodal-keras[dask]" (or pip install "dask[distributed]")'
 
 
@@ -135,15 +142,43 @@ def client(dask: Mapping[str, Any]) -> Any:
                     "machine), or set the address to null for a cluster on this machine."
                 ) from error
         else:
-            cluster = LocalCluster(
+            cluster = _local_cluster(LocalCluster, dask)
+            _clusters[key] = cluster
+            made = Client(cluster)
+        _clients[key] = made
+        logger.info(
+            "Per-chunk work runs on the Dask cluster at %s: %d worker thread(s), dashboard %s.",
+            made.scheduler.address,
+            sum(made.nthreads().values()),
+            made.dashboard_link,
+        )
+        return made
+
+
+def _local_cluster(cluster_class: Any, dask: Mapping[str, Any]) -> Any:
+    """A ``LocalCluster`` of worker processes that log warnings only.
+
+    Dask's nannies set the workers' environment in this process before starting them
+    (one thread each for numpy's libraries, among others); it is put back afterwards, so
+    that the rest of the run (training) keeps its own.
+    """
+    import dask as dask_library
+
+    environment = dict(os.environ)
+    level = logging.getLevelName(DASK_LOG_LEVEL).lower()
+    logging.getLogger("distributed").setLevel(DASK_LOG_LEVEL)
+    try:
+        with dask_library.config.set(
+            {f"distributed.nanny.pre-spawn-environ.{DASK_LOG_VARIABLE}": level}
+        ):
+            return cluster_class(
                 n_workers=int(dask["workers"]),
                 threads_per_worker=int(dask["threads_per_worker"]),
                 processes=True,
             )
-            _clusters[key] = cluster
-            made = Client(cluster)
-        _clients[key] = made
-        return made
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def close_clients() -> None:
