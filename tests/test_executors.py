@@ -155,6 +155,18 @@ def test_without_dask_installed_the_error_says_what_to_install(monkeypatch):
         executors.chunk_map(len, [], dask_processing())
 
 
+def test_an_address_where_no_scheduler_answers_is_named():
+    dask = pytest.importorskip("dask")
+    processing = dask_processing("tcp://127.0.0.1:9")
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(
+            MultimodalKerasError, match=r"No Dask scheduler answered at .*127\.0\.0\.1:9"
+        ),
+    ):
+        executors.chunk_map(len, [], processing)
+
+
 def test_an_unknown_executor_is_refused():
     with pytest.raises(MultimodalKerasError, match="local, dask"):
         executors.chunk_map(len, [], {"executor": "spark"})

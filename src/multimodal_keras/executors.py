@@ -132,6 +132,8 @@ def client(dask: Mapping[str, Any]) -> Any:
     with _lock:
         if key in _clients and _clients[key].status == "running":
             return _clients[key]
+        if key in _clusters:  # closed since: start afresh
+            _clusters.pop(key).close()
         if address:
             try:
                 made = Client(address)
