@@ -496,6 +496,9 @@ class Survey:
     fields: dict[str, dict[pa.DataType, tuple[pa.Field, dict[str, Any]]]] = field(
         default_factory=dict
     )
+    empty_fields: dict[str, dict[pa.DataType, tuple[pa.Field, dict[str, Any]]]] = field(
+        default_factory=dict
+    )
     pandas_metadata: dict[str, Any] | None = None
 
 
@@ -527,6 +530,10 @@ class Ingest:
     features: Mapping[str, list[str]]
     modality_params: Mapping[str, Mapping[str, Any]]
     markers: Mapping[str, list[str]]
+
+    def columns(self) -> list[str]:
+        """The primary table's columns: ``row_id``, then the kept ones."""
+        return [ROW_ID, *(column for column in self.kept if column != ROW_ID)]
 
     def loggers(self) -> list[str]:
         """The modules whose ``normalise_column`` may log, held back in the chunk passes."""
@@ -630,20 +637,22 @@ class Ingest:
             for value in values.dropna():
                 seen.setdefault(type(value).__name__, value)
         normalised = self.normalised(rows, {})
-        for column in normalised.columns:
-            try:
-                schema = pa.Schema.from_pandas(normalised[[column]], preserve_index=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-                raise MultimodalKerasError(
-                    f"Column {column!r} of the raw table holds values that cannot be stored "
-                    f"in one table column ({error}); give its values one type."
-                ) from None
-            entry = schema.pandas_metadata["columns"][0]
-            survey.fields.setdefault(column, {}).setdefault(
-                schema.field(0).type, (schema.field(0), entry)
-            )
-            if survey.pandas_metadata is None:
-                survey.pandas_metadata = schema.pandas_metadata
+        try:
+            schema = pa.Schema.from_pandas(normalised, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise MultimodalKerasError(
+                f"A column of the raw table holds values that cannot be stored in one table "
+                f"column ({error}); give its values one type."
+            ) from None
+        entries = schema.pandas_metadata["columns"]
+        empty = normalised.isna().all()
+        for each, entry in zip(schema, entries, strict=True):
+            # A column with no value in this chunk (read from a CSV file as floats, or
+            # object) takes the type the other chunks give it.
+            found = survey.empty_fields if empty[each.name] else survey.fields
+            found.setdefault(each.name, {}).setdefault(each.type, (each, entry))
+        if survey.pandas_metadata is None:
+            survey.pandas_metadata = schema.pandas_metadata
 
     def conclude(self, survey: Survey) -> Layout:
         """Log what the first pass found and raise the first problem, in validation's order;
@@ -744,7 +753,8 @@ class Ingest:
         """One Arrow schema for every chunk: each column's types in the chunks unified
         (a chunk of missing values takes the others' type, integers widen to floats)."""
         fields, entries = [], []
-        for column, found in survey.fields.items():
+        for column in self.columns():
+            found = survey.fields.get(column) or dict(list(survey.empty_fields[column].items())[:1])
             if column in conversions:
                 typed = pd.DataFrame({column: pd.Series([], dtype=conversions[column])})
                 schema = pa.Schema.from_pandas(typed, preserve_index=False)
@@ -775,7 +785,6 @@ def primary_rows(
     raw_table: tables.TableChunks, kept: list[str], ingest: Ingest, layout: Layout
 ) -> tables.TableChunks:
     """The primary table's rows, read from the raw table as they are asked for."""
-    columns = [ROW_ID, *(column for column in kept if column != ROW_ID)]
 
     def read(wanted: list[str] | None) -> Iterator[pd.DataFrame]:
         for chunk in raw_table.chunks(kept):
@@ -787,5 +796,5 @@ def primary_rows(
             yield rows if wanted is None else rows[wanted]
 
     return tables.TableChunks(
-        columns=tuple(columns), read=read, num_rows=layout.num_rows, schema=layout.schema
+        columns=tuple(ingest.columns()), read=read, num_rows=layout.num_rows, schema=layout.schema
     )

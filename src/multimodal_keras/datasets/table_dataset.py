@@ -57,15 +57,40 @@ def format_of(filepath: str, given: str | None) -> str:
     )
 
 
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+
+
 def chunk_table(chunk: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """One chunk as an Arrow table of ``schema``, or one error naming the column that differs."""
+    """One chunk as an Arrow table of ``schema``, or one error naming the rows that differ.
+
+    A column with no value in the chunk (which pandas may have read as floats) is stored
+    as missing values of the schema's type.
+    """
     try:
         return pa.Table.from_pandas(chunk, schema=schema, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-        raise DatasetError(
-            f"Rows {chunk.index[0]} to {chunk.index[-1]} do not fit the table's column types "
-            f"({error}); give the column one type in every row."
-        ) from error
+    except ARROW_ERRORS as error:
+        empty = chunk.isna().all()
+        if not empty.any():
+            raise _misfit(chunk, error) from error
+    arrays = []
+    for each in schema:
+        values = chunk[each.name]
+        try:
+            arrays.append(
+                pa.nulls(len(chunk), each.type)
+                if empty[each.name]
+                else pa.array(values, type=each.type, from_pandas=True)
+            )
+        except ARROW_ERRORS as error:
+            raise _misfit(chunk, error) from error
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _misfit(chunk: pd.DataFrame, error: Exception) -> DatasetError:
+    return DatasetError(
+        f"Rows {chunk.index[0]} to {chunk.index[-1]} do not fit the table's column types "
+        f"({error}); give each column one type in every row."
+    )
 
 
 def write_parquet(path: str, table: tables.TableChunks, save_args: dict[str, Any]) -> None:
