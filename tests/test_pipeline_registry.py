@@ -82,6 +82,7 @@ def test_default_pipeline_trains_evaluates_exports_and_reports_but_neither_score
         for name in (
             "table",
             "split",
+            "processing",
             "seed",
             "model",
             "training",
