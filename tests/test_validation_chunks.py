@@ -236,3 +236,26 @@ def test_numbers_all_missing_in_a_chunk_are_stored_as_the_others(small_parameter
     params["numerical"]["columns"] = [number]
     written = written_streamed(streamed(frame, params, 5), tmp_path / "p.parquet")
     pd.testing.assert_frame_equal(written, whole(frame, params))
+
+
+def test_a_csv_column_of_numbers_in_some_chunks_and_words_in_others_is_read_as_strings(
+    make_tiny_table, small_parameters, tmp_path, caplog
+):
+    params = copy.deepcopy(small_parameters)
+    category = params["categorical"]["columns"][0]
+    raw = make_tiny_table(rows=30, seed=5).drop(columns=params["image"]["columns"])
+    params["image"]["columns"] = []
+    raw[category] = raw[category].astype(object)
+    raw.loc[:13, category] = list(range(14))  # two chunks of numbers, then words
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    table = TableDataset(filepath=str(tmp_path / "raw.csv"), load_args={"chunk_rows": 7}).load()
+    assert next(table.chunks([category]))[category].dtype == np.int64
+
+    with caplog.at_level("WARNING"):
+        written = written_streamed(streamed(table, params, 7), tmp_path / "p.parquet")
+
+    assert written[category].tolist() == raw[category].astype(str).tolist()
+    assert written[category].dtype == "string"
+    assert [r.getMessage() for r in caplog.records if "mixes value types" in r.getMessage()] == [
+        f"Column {category!r} mixes value types (int, str); every value is read as a string."
+    ]

@@ -493,6 +493,7 @@ class Survey:
     modalities: dict[str, ModalitySurvey] = field(default_factory=dict)
     keep: list[np.ndarray] = field(default_factory=list)
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    typed_kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
     fields: dict[str, dict[pa.DataType, tuple[pa.Field, dict[str, Any]]]] = field(
         default_factory=dict
     )
@@ -630,11 +631,16 @@ class Ingest:
     def survey_types(self, rows: pd.DataFrame, survey: Survey) -> None:
         """Note the value types of each feature column and the Arrow type of every column."""
         for column in (column for columns in self.features.values() for column in columns):
-            values = rows[column]
+            values = rows[column].dropna()
             if values.dtype != object:
+                # A typed chunk (a CSV file's, read as numbers here and as words there)
+                # counts only when the chunks' types cannot be unified.
+                typed = survey.typed_kinds.setdefault(column, {})
+                for value in values.iloc[:1].tolist():
+                    typed.setdefault(type(value).__name__, value)
                 continue
             seen = survey.kinds.setdefault(column, {})
-            for value in values.dropna():
+            for value in values:
                 seen.setdefault(type(value).__name__, value)
         normalised = self.normalised(rows, {})
         try:
@@ -741,6 +747,8 @@ class Ingest:
         for name, columns in self.features.items():
             for column in columns:
                 kinds = survey.kinds.get(column, {})
+                if unified(survey.fields.get(column, {})) is None:
+                    kinds = {**survey.typed_kinds.get(column, {}), **kinds}
                 if len(kinds) < 2:
                     continue
                 sample = pd.Series(list(kinds.values()), dtype=object)
@@ -761,24 +769,33 @@ class Ingest:
                 fields.append(schema.field(0))
                 entries.append(schema.pandas_metadata["columns"][0])
                 continue
-            try:
-                unified = pa.unify_schemas(
-                    [pa.schema([each]) for each, _ in found.values()],
-                    promote_options="permissive",
-                ).field(0)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
+            common = unified(found)
+            if common is None:
                 types = [str(kind) for kind in found]
                 raise MultimodalKerasError(
                     f"Column {column!r} of the raw table is read as {types} in different "
                     "chunks of rows; give it one type (for a CSV file, name its type in the "
                     f"catalog's load_args, e.g. dtype: {{{column}: str}})."
-                ) from None
-            entry = found.get(unified.type, next(iter(found.values())))[1]
-            fields.append(unified)
+                )
+            entry = found.get(common.type, next(iter(found.values())))[1]
+            fields.append(common)
             entries.append(entry)
         metadata = dict(survey.pandas_metadata or {})
         metadata["columns"] = entries
         return pa.schema(fields, metadata={b"pandas": json.dumps(metadata).encode()})
+
+
+def unified(found: Mapping[pa.DataType, tuple[pa.Field, Any]]) -> pa.Field | None:
+    """One field for the types a column has in different chunks (missing values take the
+    others' type, integers widen to floats), or None when they have none in common."""
+    if not found:
+        return None
+    try:
+        return pa.unify_schemas(
+            [pa.schema([each]) for each, _ in found.values()], promote_options="permissive"
+        ).field(0)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
 
 
 def primary_rows(
