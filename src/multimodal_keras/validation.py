@@ -1,4 +1,9 @@
-"""Checks a table against the configured columns before anything is fitted on it."""
+"""Checks a table against the configured columns before anything is fitted on it.
+
+The raw table is read a chunk of rows at a time (``validate_chunks``): a first pass
+checks everything that needs every row and raises the one message a whole table would
+give; the primary table's rows then come from a second pass, as they are written.
+"""
 
 from __future__ import annotations
 
@@ -204,31 +209,6 @@ def check_unique_ids(ids: pd.Series, id_column: str) -> None:
         )
 
 
-def drop_missing_target(table: pd.DataFrame, target: str, policy: str) -> pd.DataFrame:
-    """Drop rows without a target value (logged), or stop, as the policy says."""
-    missing = table[target].isna()
-    if missing.all():
-        raise MultimodalKerasError(
-            f"The target column {target!r} is empty in every row; "
-            "point table.target at the column that holds the labels."
-        )
-    if not missing.any():
-        return table
-    if policy != DROP:
-        shown = table.loc[missing, ROW_ID].head(EXAMPLES).tolist()
-        raise MultimodalKerasError(
-            f"{int(missing.sum())} row(s) have no value in target column {target!r} "
-            f"(row ids {shown}...); fill them, or set table.missing_target to 'drop'."
-        )
-    logger.warning(
-        "Dropped %d of %d rows with no value in target column %r.",
-        int(missing.sum()),
-        len(table),
-        target,
-    )
-    return table.loc[~missing].reset_index(drop=True)
-
-
 def check_not_empty(table: pd.DataFrame, table_name: str) -> None:
     """Raise when the table has no rows."""
     if table.empty:
@@ -247,45 +227,10 @@ def plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_target_values(table: pd.DataFrame, target: str, task: str | None) -> None:
-    """Raise when target values cannot be learnt: an infinite number, or a value that is
-    not a number under ``table.task: regression``.
-    """
-    values = table[target]
-    numbers = pd.to_numeric(values, errors="coerce")
-    if task == REGRESSION:
-        bad = values.notna() & numbers.isna()
-        if bad.any():
-            shown = [f"row {row}: {plain(value)!r}" for row, value in _examples(table, bad, target)]
-            raise MultimodalKerasError(
-                f"table.task is regression, but the target column {target!r} holds "
-                f"{int(bad.sum())} value(s) that are not numbers ({'; '.join(shown)}); fix "
-                "them, or set table.task to multiclass."
-            )
-    infinite = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
-    if infinite.any() and (task == REGRESSION or pd.api.types.is_numeric_dtype(values)):
-        mask = pd.Series(infinite, index=table.index)
-        shown = [f"row {row}: {plain(value)!r}" for row, value in _examples(table, mask, target)]
-        raise MultimodalKerasError(
-            f"The target column {target!r} holds {int(infinite.sum())} infinite value(s) "
-            f"({'; '.join(shown)}); fix them in the table or remove those rows."
-        )
-
-
 def _examples(table: pd.DataFrame, mask: pd.Series, column: str) -> list[tuple[Any, Any]]:
     """The row id and value of the first few rows ``mask`` marks."""
     picked = table.loc[mask, [ROW_ID, column]].head(EXAMPLES)
     return list(zip(picked[ROW_ID], picked[column], strict=True))
-
-
-def check_target_varies(table: pd.DataFrame, target: str) -> None:
-    """Raise when every row has the same target value: there is nothing to learn."""
-    values = table[target].dropna().unique()
-    if len(values) < 2:
-        raise MultimodalKerasError(
-            f"The target column {target!r} has one value only ({plain(values[0])!r}); a model "
-            "needs at least two classes, or varying values for regression: check table.target."
-        )
 
 
 def number_columns(features: Mapping[str, list[str]]) -> list[str]:
@@ -305,33 +250,6 @@ def normalise_types(table: pd.DataFrame, features: Mapping[str, list[str]]) -> p
     for name, columns in features.items():
         for column in columns:
             table[column] = MODALITIES[name].normalise_column(column, table[column])
-    return table
-
-
-def drop_invalid_rows(
-    table: pd.DataFrame, modality_params: Mapping[str, Mapping[str, Any]]
-) -> pd.DataFrame:
-    """Stop on, or drop and count, the rows a modality cannot use, as each modality says."""
-    for name, options in modality_params.items():
-        if not configured_columns(options):
-            continue
-        reasons = MODALITIES[name].invalid_rows(table, options)
-        if reasons.empty:
-            continue
-        if options.get("invalid_rows", "error") != DROP:
-            raise MultimodalKerasError(
-                f"{_unusable(name, reasons)}; fix them, or set {name}.invalid_rows to 'drop' "
-                "to leave such rows out."
-            )
-        logger.warning(
-            "Dropped %d of %d rows with unusable %s values (first: row %s, %s).",
-            len(reasons),
-            len(table),
-            name,
-            reasons.index[0],
-            reasons.iloc[0],
-        )
-        table = table.loc[~table[ROW_ID].isin(reasons.index)].reset_index(drop=True)
     return table
 
 
@@ -563,7 +481,7 @@ class Ingest:
         """Check one chunk of the raw table's kept columns and note what it holds."""
         survey.rows += len(chunk)
         if self.id_column:
-            survey.ids.append(chunk[self.id_column])
+            survey.ids.append(chunk[self.id_column].copy())  # not a view of the chunk
         rows, counts = self.marked(chunk)
         for column, count in counts.items():
             survey.marker_counts[column] = survey.marker_counts.get(column, 0) + count
