@@ -113,7 +113,9 @@ def from_parquet(path: str | Path, chunk_rows: int) -> TableChunks:
     rows = max(int(chunk_rows), 1)
 
     def read(columns: list[str] | None) -> Iterator[pd.DataFrame]:
-        parquet = pq.ParquetFile(source)
+        # Without pre-buffering: with it, the reader keeps buffers of every row group read
+        # so far, and memory grows with the file.
+        parquet = pq.ParquetFile(source, pre_buffer=False)
         wanted = names if columns is None else columns
         # The file's pandas metadata gives each column the dtype it was written from.
         stored = parquet.schema_arrow
