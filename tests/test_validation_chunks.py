@@ -14,7 +14,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import ParquetDataset
 
-from multimodal_keras import tables
+from multimodal_keras import missing_values, tables
 from multimodal_keras.datasets import TableDataset
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
@@ -43,7 +43,10 @@ def streamed(raw: pd.DataFrame | tables.TableChunks, params: dict[str, Any], row
 
 def whole(raw: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """The primary table as validating the whole frame at once makes it."""
-    return validate(raw, params["table"], params["split"].get("group_column"), modalities(params))
+    read = [column for name in MODALITIES for column in params[name]["columns"]]
+    markers = missing_values.resolve(params["table"], [*read, params["table"]["target"]])
+    group = params["split"].get("group_column")
+    return validate(raw, params["table"], group, modalities(params), markers)
 
 
 def written_whole(raw: pd.DataFrame, params: dict[str, Any], path: Path) -> pd.DataFrame:
@@ -79,7 +82,9 @@ def dropped(make_tiny_table, small_parameters) -> tuple[pd.DataFrame, dict[str, 
     raw[category] = raw[category].astype(object)
     raw.loc[[10, 50], category] = 7
     raw.loc[14:27, category] = None
+    raw.loc[[20, 66], category] = " ? "  # a missing-value marker
     raw["listing"] = [f"id{3 * i}" for i in range(len(raw))]
+    params["table"]["missing_values"] = ["?"]
     params["numerical"]["invalid_rows"] = "drop"
     params["table"]["id_column"] = "listing"
     return raw, params
@@ -106,6 +111,21 @@ def test_the_streamed_primary_table_is_the_one_validating_the_whole_table_writes
         -len(raw) // rows
     )
     pd.testing.assert_frame_equal(table.to_pandas(), whole(raw, params), check_dtype=False)
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_the_log_lines_are_the_whole_tables(dropped, rows, caplog):
+    raw, params = dropped
+    with caplog.at_level("INFO", logger="multimodal_keras"):
+        streamed(raw, params, len(raw))
+        whole_lines = [record.getMessage() for record in caplog.records]
+        caplog.clear()
+        streamed(raw, params, rows)
+    assert [record.getMessage() for record in caplog.records] == whole_lines
+    assert any(
+        "holding a missing-value marker as missing: 'category': 2" in line for line in whole_lines
+    )
+    assert len(whole_lines) == 5  # markers, no target, unusable numbers, mixed types, validated
 
 
 def test_dropped_rows_keep_their_row_ids_and_gaps_when_there_is_no_id_column(dropped):
