@@ -136,3 +136,11 @@ def test_describe_and_preview(frame, tmp_path):
     preview = dataset.preview(nrows=2)
     assert preview["columns"] == ["row_id", "size"]
     assert [row[0] for row in preview["data"]] == [0, 1]
+
+
+def test_a_csv_table_is_saved_as_csv_chunk_by_chunk(frame, tmp_path):
+    columns = ["row_id", "colour", "size"]
+    dataset = TableDataset(filepath=str(tmp_path / "t.csv"), save_args={"sep": ";"})
+    dataset.save(tables.from_frame(frame[columns], 3))
+    expected = frame[columns].to_csv(sep=";", index=False)
+    assert (tmp_path / "t.csv").read_text() == expected

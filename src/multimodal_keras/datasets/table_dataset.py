@@ -3,9 +3,10 @@
 Loading gives ``tables.TableChunks`` over a Parquet file (read by record batches) or a
 CSV file (read by ``pandas.read_csv`` in chunks), so that a node reads only the rows
 and columns it needs at a time. Saving takes ``TableChunks`` or a frame and writes
-Parquet one row group per chunk through ``pyarrow.parquet.ParquetWriter``: the table is
-never whole in memory, and every row group has the same Arrow schema (the table's own
-when it carries one, else the first chunk's). The file is written beside its target and
+Parquet one row group per chunk through ``pyarrow.parquet.ParquetWriter`` (or CSV a
+chunk at a time, for a CSV file): the table is never whole in memory, and every row
+group has the same Arrow schema (the table's own when it carries one, else the first
+chunk's). The file is written beside its target and
 renamed onto it once complete (``atomic.AtomicSave``), so a failed save leaves the
 previous file, or version, as it was.
 """
@@ -114,6 +115,18 @@ def write_parquet(path: str, table: tables.TableChunks, save_args: dict[str, Any
             writer.close()
 
 
+def write_csv(path: str, table: tables.TableChunks, save_args: dict[str, Any]) -> None:
+    """Write ``table`` to ``path`` as CSV a chunk at a time, the header once."""
+    args = {"index": False, **save_args}
+    with open(path, "w", newline="") as stream:
+        header = True
+        for chunk in table.chunks():
+            chunk.to_csv(stream, header=header, **args)
+            header = False
+        if header:  # no rows: the columns alone
+            pd.DataFrame(columns=list(table.columns)).to_csv(stream, **args)
+
+
 class _TableFile(AbstractVersionedDataset[tables.TableChunks, Any]):
     """The format-aware reading and chunk-by-chunk writing ``TableDataset`` saves atomically."""
 
@@ -141,8 +154,8 @@ class _TableFile(AbstractVersionedDataset[tables.TableChunks, Any]):
             load_args: ``chunk_rows``, the rows read at a time (default 100,000); for a
                 CSV file, any other argument goes to ``pandas.read_csv`` (``sep``,
                 ``keep_default_na``, ``dtype``...).
-            save_args: Arguments of ``pyarrow.parquet.ParquetWriter`` (``compression``...).
-                Saving always writes Parquet.
+            save_args: Arguments of ``pyarrow.parquet.ParquetWriter`` (``compression``...),
+                or of ``DataFrame.to_csv`` for a CSV file (``sep``...).
             version: Kedro's version to load and save, when the catalog entry is versioned.
             credentials: fsspec credentials.
             fs_args: fsspec filesystem arguments.
@@ -204,7 +217,8 @@ class _TableFile(AbstractVersionedDataset[tables.TableChunks, Any]):
             raise DatasetError(
                 f"TableDataset saves a pandas DataFrame or TableChunks, not {type(data).__name__}."
             )
-        write_parquet(save_path, data, self._save_args)
+        write = write_parquet if self._format == PARQUET else write_csv
+        write(save_path, data, self._save_args)
         self._invalidate_cache()
 
     def preview(self, nrows: int = 5) -> TablePreview:
