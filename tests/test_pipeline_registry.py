@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.pipeline_registry import register_pipelines
 from multimodal_keras.splitting import TEST
+from multimodal_keras.tables import as_frame
 
 CLASSIFICATION_METRICS = {
     "accuracy",
@@ -82,6 +83,7 @@ def test_default_pipeline_trains_evaluates_exports_and_reports_but_neither_score
         for name in (
             "table",
             "split",
+            "processing",
             "seed",
             "model",
             "training",
@@ -114,7 +116,7 @@ def default_run(make_tiny_table, shared_small_parameters) -> DataCatalog:
 def test_primary_table_holds_the_rows_with_a_target_and_split_assignments_follow_it(
     default_run,
 ):
-    primary = default_run.load("primary_table")
+    primary = as_frame(default_run.load("primary_table"))
     assignments = default_run.load("split_assignments")
 
     assert len(primary) == 117
@@ -126,7 +128,7 @@ def test_primary_table_holds_the_rows_with_a_target_and_split_assignments_follow
 @pytest.mark.integration
 @pytest.mark.parametrize("name", ["categorical.features", "numerical.features", "encoded_target"])
 def test_tabular_artifacts_hold_the_primary_tables_rows_in_its_order(default_run, name):
-    primary = default_run.load("primary_table")
+    primary = as_frame(default_run.load("primary_table"))
 
     frame = default_run.load(name)
 
@@ -135,7 +137,7 @@ def test_tabular_artifacts_hold_the_primary_tables_rows_in_its_order(default_run
 
 @pytest.mark.integration
 def test_array_artifacts_have_one_entry_per_primary_row(default_run, shared_small_parameters):
-    rows = len(default_run.load("primary_table"))
+    rows = len(as_frame(default_run.load("primary_table")))
     image = shared_small_parameters["image"]
 
     token_ids = default_run.load("text.features")
@@ -149,7 +151,7 @@ def test_array_artifacts_have_one_entry_per_primary_row(default_run, shared_smal
 
 @pytest.mark.integration
 def test_categorical_features_encode_each_rows_own_category(default_run):
-    primary = default_run.load("primary_table")
+    primary = as_frame(default_run.load("primary_table"))
     encoded = default_run.load("categorical.features")
 
     checked = 0
@@ -164,7 +166,7 @@ def test_categorical_features_encode_each_rows_own_category(default_run):
 @pytest.mark.integration
 @pytest.mark.parametrize("modality", ["text", "image"])
 def test_array_features_are_each_rows_own_values(default_run, modality):
-    primary = default_run.load("primary_table")
+    primary = as_frame(default_run.load("primary_table"))
     preprocessor = default_run.load(f"{modality}.preprocessor")
     encoded = default_run.load(f"{modality}.features")
 
@@ -211,7 +213,7 @@ def test_test_predictions_are_the_test_rows_in_primary_table_order(default_run):
         "probability_0",
         "probability_1",
     ]
-    primary = default_run.load("primary_table").set_index("row_id")
+    primary = as_frame(default_run.load("primary_table")).set_index("row_id")
     assert predictions["actual"].tolist() == primary.loc[expected, "sold"].tolist()
 
 

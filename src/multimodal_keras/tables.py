@@ -33,12 +33,15 @@ class TableChunks:
 
     ``read`` starts over on every call; each chunk is a frame of consecutive rows indexed by
     their positions in the whole table. ``num_rows`` is None until a pass has counted them
-    (a CSV file's rows are not known before it is read).
+    (a CSV file's rows are not known before it is read). ``schema``, when known, is the
+    Arrow schema (with its pandas metadata) every chunk is written with, so that a chunk
+    whose cells happen to be all missing, or all integers, is stored as the others are.
     """
 
     columns: tuple[str, ...]
     read: Reader
     num_rows: int | None = None
+    schema: pa.Schema | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
@@ -110,13 +113,23 @@ def from_parquet(path: str | Path, chunk_rows: int) -> TableChunks:
     rows = max(int(chunk_rows), 1)
 
     def read(columns: list[str] | None) -> Iterator[pd.DataFrame]:
-        parquet = pq.ParquetFile(source)
+        # Without pre-buffering: with it, the reader keeps buffers of every row group read
+        # so far, and memory grows with the file.
+        parquet = pq.ParquetFile(source, pre_buffer=False)
         wanted = names if columns is None else columns
-        schema = pa.schema([parquet.schema_arrow.field(name) for name in wanted])
+        # The file's pandas metadata gives each column the dtype it was written from.
+        stored = parquet.schema_arrow
+        schema = pa.schema([stored.field(name) for name in wanted], metadata=stored.metadata)
         for batch in parquet.iter_batches(batch_size=rows, columns=wanted):
             yield pa.Table.from_batches([batch], schema=schema).to_pandas()
 
-    return TableChunks(columns=tuple(names), read=read, num_rows=metadata.metadata.num_rows)
+    schema = pa.schema(
+        [metadata.schema_arrow.field(name) for name in names],
+        metadata=metadata.schema_arrow.metadata,
+    )
+    return TableChunks(
+        columns=tuple(names), read=read, num_rows=metadata.metadata.num_rows, schema=schema
+    )
 
 
 def from_csv(path: str | Path, chunk_rows: int, **read_csv_args: Any) -> TableChunks:
@@ -139,6 +152,18 @@ def as_chunks(table: pd.DataFrame | TableChunks, chunk_rows: int) -> TableChunks
     if isinstance(table, TableChunks):
         return table
     return from_frame(table, chunk_rows)
+
+
+def select(table: pd.DataFrame | TableChunks, columns: Iterable[str]) -> pd.DataFrame:
+    """Some columns of every row of a frame or of ``TableChunks``, whole in memory."""
+    if isinstance(table, TableChunks):
+        return table.frame(columns)
+    return table[list(columns)]
+
+
+def as_frame(table: pd.DataFrame | TableChunks) -> pd.DataFrame:
+    """``table`` whole in memory: a frame as it is, ``TableChunks`` read into one."""
+    return table.to_pandas() if isinstance(table, TableChunks) else table
 
 
 def row_keys(row_ids: pd.Series, seed: int) -> np.ndarray:

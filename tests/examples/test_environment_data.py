@@ -20,13 +20,14 @@ from kedro.io import AbstractDataset  # noqa: E402
 
 from multimodal_keras.modalities import MODALITIES, image  # noqa: E402
 from multimodal_keras.pipelines.data_processing.nodes import validate_table  # noqa: E402
+from multimodal_keras.tables import TableChunks  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
 from tests.scratch_project import PROJECT_ROOT  # noqa: E402
 
 CONF = PROJECT_ROOT / "conf"
 
 
-def load_raw_table(project: Path, environment: str) -> pd.DataFrame:
+def load_raw_table(project: Path, environment: str) -> TableChunks:
     """The environment's raw_table, as its catalog entry loads it from ``project``."""
     config = dict(load_conf("catalog", project / "conf", environment)["raw_table"])
     config["filepath"] = str(project / config["filepath"])
@@ -43,7 +44,7 @@ def validated(project: Path, environment: str) -> pd.DataFrame:
             "root": str(project / modalities["image"]["root"])
         }
     primary, _ = validate_table(raw, params["table"], params["split"], **modalities)
-    return primary
+    return primary.to_pandas()
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))

@@ -67,6 +67,7 @@ def _prepare(raw: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
     """Run the data-processing and feature nodes in memory, as the pipeline does."""
     modality_params = {name: params[name] for name in MODALITIES}
     primary, _ = validate_table(raw, params["table"], params["split"], **modality_params)
+    primary = primary.to_pandas()
     assignments = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, assignments, params["table"])
     preprocessors = {

@@ -9,6 +9,7 @@ from multimodal_keras.datasets.atomic_files import (
 )
 from multimodal_keras.datasets.numpy_dataset import NumpyDataset
 from multimodal_keras.datasets.serving_model_dataset import ServingModelDataset
+from multimodal_keras.datasets.table_dataset import TableDataset
 from multimodal_keras.datasets.tensorflow_model_dataset import TensorFlowModelDataset
 from multimodal_keras.datasets.trusted_pickle_dataset import TrustedPickleDataset
 
@@ -19,6 +20,7 @@ __all__ = [
     "NumpyDataset",
     "OptionalParquetDataset",
     "ServingModelDataset",
+    "TableDataset",
     "TensorFlowModelDataset",
     "TrustedPickleDataset",
     "YAMLDataset",

@@ -28,7 +28,7 @@ def validated(raw: pd.DataFrame, params: dict) -> pd.DataFrame:
     primary, _ = validate_table(
         raw, params["table"], params["split"], **modality_parameters(params)
     )
-    return primary
+    return primary.to_pandas()
 
 
 def test_validate_table_puts_row_id_first_and_keeps_only_configured_columns(
@@ -194,6 +194,7 @@ def test_a_columns_own_markers_replace_the_tables_list_for_it_and_are_recorded(m
     primary, markers = validate_table(
         raw, params["table"], params["split"], **modality_parameters(params)
     )
+    primary = primary.to_pandas()
 
     assert markers[category] == ["unknown"]
     assert markers[number] == markers[params["table"]["target"]] == ["?"]

@@ -89,6 +89,7 @@ def train_tiny_project() -> TrainedProject:
     modality_params = {name: params[name] for name in MODALITIES}
     raw = small_table(params, rows=160, seed=3)
     primary, markers = validate_table(raw, params["table"], params["split"], **modality_params)
+    primary = primary.to_pandas()
     split = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, split, params["table"])
     preprocessors = {

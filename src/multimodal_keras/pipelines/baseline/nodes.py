@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from multimodal_keras import tables
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.model import baseline as classical
 from multimodal_keras.model.evaluate import score
@@ -55,6 +56,7 @@ def fit_baseline(
     features = _by_modality(modalities, FEATURES_SUFFIX)
     check_aligned(features | {"target": encoded_target}, split_assignments[ROW_ID])
     rows = split_positions(split_assignments, TRAIN)
+    primary_table = tables.as_frame(primary_table)
     fitted = classical.fit(
         train_rows=primary_table.iloc[rows],
         features=features,
@@ -92,6 +94,7 @@ def evaluate_baseline(
     """
     check_aligned(features | {"target": encoded_target}, split_assignments[ROW_ID])
     rows = split_positions(split_assignments, TEST)
+    primary_table = tables.as_frame(primary_table)
     outputs = classical.predict(baseline_model, primary_table.iloc[rows], features, rows)
     metrics = score(target_encoder, encoded_target["target"].to_numpy()[rows], outputs)
     return {

@@ -22,6 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "raw_table": "raw_table",
                     "table": "params:table",
                     "split": "params:split",
+                    "processing": "params:processing",
                     **modality_params,
                 },
                 outputs=["primary_table", "missing_value_markers"],

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multimodal_keras import tables
 from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.splitting import TRAIN, split_positions
@@ -39,6 +40,7 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         Returns:
             The fitted preprocessor, pickled by the catalog.
         """
+        primary_table = tables.as_frame(primary_table)
         train = training_rows(primary_table, split_assignments)
         preprocessor = MODALITIES[modality].fit(train, options)
         description = MODALITIES[modality].describe(preprocessor)
@@ -69,6 +71,7 @@ def transform_for(modality: str) -> Callable[..., Any]:
             (image) that the catalog's dataset writes chunk by chunk.
         """
         started = time.perf_counter()
+        primary_table = tables.as_frame(primary_table)
         encoded = MODALITIES[modality].transform(preprocessor, primary_table)
         if isinstance(encoded, ChunkedArray):
             logger.info(
