@@ -168,8 +168,11 @@ def as_texts(rows: pd.DataFrame, column: str, budget: int = 0) -> np.ndarray:
     return texts.to_numpy(dtype=object)
 
 
-def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocessor:
-    """Learn one vocabulary shared by all text columns from the training rows."""
+def fit(
+    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+) -> TextPreprocessor:
+    """Learn one vocabulary shared by all text columns from the training rows (a sample of
+    them when ``training_rows`` says there are more; the statistics are the sample's)."""
     columns = configured_columns(options)
     settings = {
         "standardize": options.get("standardize"),
@@ -309,6 +312,11 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
 def model_input(encoded: np.ndarray) -> np.ndarray:
     """Token ids as int32."""
     return np.asarray(encoded, dtype=np.int32)
+
+
+def encoded_shape(preprocessor: TextPreprocessor) -> tuple[tuple[int, ...], np.dtype]:
+    """(text columns, sequence length) int32 token ids per row."""
+    return (len(preprocessor.columns), preprocessor.sequence_length), np.dtype(np.int32)
 
 
 @keras.saving.register_keras_serializable(package="multimodal_keras")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.modalities import MODALITIES, categorical, numerical, text
 from multimodal_keras.pipelines import features
 from multimodal_keras.splitting import TEST, TRAIN, VALIDATION, split_positions
@@ -33,8 +34,23 @@ def fit_through_node(modality: str, primary: pd.DataFrame, assignments, params) 
             "primary_table": primary,
             "split_assignments": assignments,
             f"params:{modality}": params[modality],
+            "params:processing": params["processing"],
+            "params:seed": params["seed"],
         },
     )
+
+
+def transform_through_node(modality: str, preprocessor: Any, primary, params) -> np.ndarray:
+    encoded = run_node(
+        f"{modality}.transform",
+        {
+            f"{modality}.preprocessor": preprocessor,
+            "primary_table": primary,
+            "params:processing": params["processing"],
+        },
+    )
+    assert isinstance(encoded, ChunkedArray)
+    return np.asarray(encoded)
 
 
 @pytest.fixture
@@ -142,11 +158,12 @@ def test_transform_node_encodes_every_row_in_primary_table_order(
     primary, assignments = split_table
     preprocessor = fit_through_node(modality, primary, assignments, small_parameters)
 
-    encoded = run_node(
-        f"{modality}.transform",
-        {f"{modality}.preprocessor": preprocessor, "primary_table": primary},
-    )
+    small_parameters["processing"]["chunk_rows"] = 7
 
-    assert len(encoded) == len(primary)
-    if isinstance(encoded, pd.DataFrame):
-        assert encoded["row_id"].tolist() == primary["row_id"].tolist()
+    encoded = transform_through_node(modality, preprocessor, primary, small_parameters)
+
+    # Row i of the array is row i of the primary table, encoded as the whole table is.
+    module = MODALITIES[modality]
+    expected = module.model_input(module.transform(preprocessor, primary))
+    assert encoded.shape == expected.shape and encoded.dtype == expected.dtype
+    np.testing.assert_array_equal(encoded, expected)
