@@ -56,7 +56,10 @@ def artifacts(make_tiny_table, shared_small_parameters) -> dict[str, Any]:
         name: {**params[name], "columns": []} for name in ("text", "image")
     }
     preprocessors = {
-        name: fit_preprocessor_for(name)(table, assignments, options[name]) for name in MODALITIES
+        name: fit_preprocessor_for(name)(
+            table, assignments, options[name], params["processing"], params["seed"]
+        )
+        for name in MODALITIES
     }
     return {
         "params": params,
@@ -64,7 +67,10 @@ def artifacts(make_tiny_table, shared_small_parameters) -> dict[str, Any]:
         "encoded_target": encode_target(target_encoder, table),
         "split_assignments": assignments,
         "preprocessors": preprocessors,
-        "features": {name: transform_for(name)(p, table) for name, p in preprocessors.items()},
+        "features": {
+            name: np.asarray(transform_for(name)(p, table, params["processing"]))
+            for name, p in preprocessors.items()
+        },
     }
 
 
