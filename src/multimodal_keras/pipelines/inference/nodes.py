@@ -79,11 +79,13 @@ def predict(
     """
     row_ids = tables.as_chunks(inference_rows, processing["chunk_rows"]).column(ROW_ID)
     check_aligned(features, row_ids)
-    names, step = input_names(trained_model), max(int(processing["chunk_rows"]), 1)
+    # Memory-mapped features stay on disk; each slice reads its rows only.
+    inputs = model_inputs(input_names(trained_model), features)
+    step = max(int(processing["chunk_rows"]), 1)
     outputs = np.concatenate(
         [
             trained_model.predict(
-                model_inputs(names, features, np.arange(start, min(start + step, len(row_ids)))),
+                {name: values[start : start + step] for name, values in inputs.items()},
                 batch_size=int(inference["batch_size"]),
                 verbose=0,
             )
