@@ -226,7 +226,9 @@ def fit(
     return preprocessor
 
 
-def id_statistics(preprocessor: TextPreprocessor, texts: np.ndarray) -> tuple[np.ndarray, ...]:
+def id_statistics(
+    preprocessor: TextPreprocessor, texts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """In how many texts each id of the vocabulary appears, and how many ids each text has
     (cut at the longest length allowed), ``batch_size`` texts at a time: memory holds one
     batch of ids, not every training text's."""
