@@ -147,11 +147,9 @@ def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path)
     test_rows = split_positions(artifacts["split_assignments"], TEST)
     poisoned = dict(artifacts["features"])
     for name in ("categorical", "numerical"):
-        frame = poisoned[name].copy()
-        values = [column for column in frame.columns if column != "row_id"]
-        frame[values] = frame[values].astype(float)
-        frame.loc[frame.index[test_rows], values] = np.nan
-        poisoned[name] = frame
+        values = np.array(poisoned[name], dtype=np.float32)
+        values[test_rows] = np.nan
+        poisoned[name] = values
 
     again, _ = search(artifacts, tmp_path, features=poisoned)
 
