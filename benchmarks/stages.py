@@ -110,15 +110,20 @@ def _project_stages(catalog: Any, params: dict[str, Any]) -> list[dict[str, Any]
     target_encoder = catalog.load("target_encoder")
     catalog.save("encoded_target", data_nodes.encode_target(target_encoder, primary))
     train_count = len(split_positions(split, TRAIN))
+    processing = params["processing"]
     for name in MODALITIES:
         if not configured_columns(params[name]):
-            preprocessor = fit_preprocessor_for(name)(primary, split, params[name])
+            preprocessor = fit_preprocessor_for(name)(
+                primary, split, params[name], processing, seed
+            )
             catalog.save(f"{name}.preprocessor", preprocessor)
-            catalog.save(f"{name}.features", transform_for(name)(preprocessor, primary))
+            catalog.save(f"{name}.features", transform_for(name)(preprocessor, primary, processing))
             continue
         node(
             f"{name} fit",
-            lambda name=name: fit_preprocessor_for(name)(primary, split, params[name]),
+            lambda name=name: fit_preprocessor_for(name)(
+                primary, split, params[name], processing, seed
+            ),
             [f"{name}.preprocessor"],
             train_count,
         )
@@ -126,7 +131,7 @@ def _project_stages(catalog: Any, params: dict[str, Any]) -> list[dict[str, Any]
         is_image = name == "image"
         node(
             f"{name} transform",
-            lambda name=name, fitted=preprocessor: transform_for(name)(fitted, primary),
+            lambda name=name, fitted=preprocessor: transform_for(name)(fitted, primary, processing),
             [f"{name}.features"],
             len(primary) * (len(params[name]["columns"]) if is_image else 1),
             "images" if is_image else "rows",
@@ -303,12 +308,12 @@ def stages(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _image_node(catalog: Any) -> Any:
+def _image_node(catalog: Any, processing: dict[str, Any]) -> Any:
     """The image transform node followed by the save of its output, as the catalog declares it."""
     from multimodal_keras.pipelines.features.nodes import transform_for
 
     def run(preprocessor: Any, primary: pd.DataFrame) -> None:
-        catalog.save("image.features", transform_for("image")(preprocessor, primary))
+        catalog.save("image.features", transform_for("image")(preprocessor, primary, processing))
 
     return run
 
@@ -323,7 +328,7 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     columns = preprocessor.columns
     count = len(primary) * len(columns)
     size = (preprocessor.height, preprocessor.width)
-    node = _image_node(catalog)
+    node = _image_node(catalog, params["processing"])
     encoded = [bytes(cell) for column in columns for cell in primary[column]]
 
     def bare(decode: Any) -> None:
@@ -376,7 +381,7 @@ def memory(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     primary = table[columns].copy()
     primary.insert(0, ROW_ID, np.arange(len(primary), dtype=np.int64))
     preprocessor = image.fit(primary.iloc[:0], params["image"])
-    node = _image_node(catalog)
+    node = _image_node(catalog, params["processing"])
     taken = measure(lambda: node(preprocessor, primary))
     pixels = len(primary) * len(columns) * preprocessor.height * preprocessor.width
     return {

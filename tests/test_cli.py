@@ -59,19 +59,18 @@ def test_kedro_run_saves_the_model_and_fitted_preprocessors(kedro_run, project_p
         assert pickle.load(stream).classes == [0, 1]
 
 
-def test_kedro_run_saves_aligned_parquet_frames_and_npy_tensors(kedro_run):
+def test_kedro_run_saves_aligned_parquet_frames_and_npy_features(kedro_run):
     primary = pd.read_parquet(kedro_run / "03_primary" / "primary_table.parquet")
     assignments = pd.read_parquet(kedro_run / "03_primary" / "split_assignments.parquet")
     row_ids = primary["row_id"].tolist()
 
     assert len(primary) == ROWS
     assert assignments["row_id"].tolist() == row_ids
-    for frame in (
-        "04_feature/categorical_features.parquet",
-        "04_feature/numerical_features.parquet",
-        "05_model_input/encoded_target.parquet",
-    ):
-        assert pd.read_parquet(kedro_run / frame)["row_id"].tolist() == row_ids, frame
+    encoded_target = pd.read_parquet(kedro_run / "05_model_input" / "encoded_target.parquet")
+    assert encoded_target["row_id"].tolist() == row_ids
+    for modality in ("categorical", "numerical"):
+        encoded = np.load(kedro_run / "04_feature" / f"{modality}_features.npy")
+        assert encoded.ndim == 2 and len(encoded) == ROWS, modality
     token_ids = np.load(kedro_run / "04_feature" / "text_token_ids.npy")
     pixels = np.load(kedro_run / "04_feature" / "image_tensors.npy")
     # text.sequence_length is auto: derived from the training texts, within its bounds.

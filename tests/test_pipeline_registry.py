@@ -126,13 +126,26 @@ def test_primary_table_holds_the_rows_with_a_target_and_split_assignments_follow
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name", ["categorical.features", "numerical.features", "encoded_target"])
-def test_tabular_artifacts_hold_the_primary_tables_rows_in_its_order(default_run, name):
+def test_the_encoded_target_holds_the_primary_tables_rows_in_its_order(default_run):
     primary = as_frame(default_run.load("primary_table"))
 
-    frame = default_run.load(name)
+    frame = default_run.load("encoded_target")
 
     assert frame["row_id"].tolist() == primary["row_id"].tolist()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("modality", ["categorical", "numerical"])
+def test_tabular_features_are_the_primary_tables_model_inputs_in_its_order(default_run, modality):
+    primary = as_frame(default_run.load("primary_table"))
+    preprocessor = default_run.load(f"{modality}.preprocessor")
+    module = MODALITIES[modality]
+
+    encoded = np.asarray(default_run.load(f"{modality}.features"))
+
+    expected = module.model_input(module.transform(preprocessor, primary))
+    assert encoded.dtype == expected.dtype
+    np.testing.assert_array_equal(encoded, expected)
 
 
 @pytest.mark.integration
@@ -152,10 +165,12 @@ def test_array_artifacts_have_one_entry_per_primary_row(default_run, shared_smal
 @pytest.mark.integration
 def test_categorical_features_encode_each_rows_own_category(default_run):
     primary = as_frame(default_run.load("primary_table"))
+    names = default_run.load("categorical.preprocessor").output_names
     encoded = default_run.load("categorical.features")
 
     checked = 0
-    for category, row in zip(primary["category"], encoded.to_dict("records"), strict=True):
+    for category, values in zip(primary["category"], encoded, strict=True):
+        row = dict(zip(names, values, strict=True))
         column = f"category_{category}"
         if column in row:
             assert row[column] == 1.0

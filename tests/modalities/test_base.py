@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from multimodal_keras.errors import MultimodalKerasError
@@ -59,3 +60,31 @@ def test_every_column_gets_a_name_a_saved_model_signature_accepts(column, expect
 def test_two_columns_that_would_share_a_serving_name_are_refused_before_training():
     with pytest.raises(MultimodalKerasError, match="'a b' and 'a-b' would both be .* 'a_b'"):
         check_roles("target", {"numerical": ["a b"], "categorical": ["a-b"]})
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("categorical", {"encoding": "one_hot"}),
+        ("categorical", {"encoding": "embedding"}),
+        ("categorical", {"encoding": "auto", "one_hot_max_categories": 3}),
+        ("categorical", {"columns": []}),
+        ("numerical", {}),
+        ("numerical", {"columns": []}),
+        ("text", {}),
+        ("image", {}),
+    ],
+)
+def test_the_encoded_shape_is_known_before_encoding_and_stored_inputs_are_read_as_they_are(
+    name, overrides, tiny_primary_table, small_parameters
+):
+    module = MODALITIES[name]
+    preprocessor = module.fit(tiny_primary_table, {**small_parameters[name], **overrides})
+
+    row_shape, dtype = module.encoded_shape(preprocessor)
+
+    expected = np.asarray(module.model_input(module.transform(preprocessor, tiny_primary_table)))
+    assert (expected.shape[1:], expected.dtype) == (row_shape, dtype)
+    stored = module.model_input(expected)
+    assert stored.dtype == dtype and np.shares_memory(stored, expected) == bool(expected.size)
+    np.testing.assert_array_equal(stored, expected)

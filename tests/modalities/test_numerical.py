@@ -237,3 +237,10 @@ def test_a_column_missing_in_every_training_row_is_named_in_a_warning(caplog):
         numerical.fit(train, options(columns=["price", "empty"]))
 
     assert "Numerical column 'empty' is missing in every training row" in caplog.text
+
+
+def test_a_fit_on_a_sample_records_every_training_rows_count():
+    train = rows([1.0, 2.0, 3.0, 4.0])
+
+    assert numerical.fit(train, options()).training_rows == 4
+    assert numerical.fit(train, options(), training_rows=4000).training_rows == 4000

@@ -71,9 +71,15 @@ def _prepare(raw: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
     assignments = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, assignments, params["table"])
     preprocessors = {
-        name: fit_preprocessor_for(name)(primary, assignments, params[name]) for name in MODALITIES
+        name: fit_preprocessor_for(name)(
+            primary, assignments, params[name], params["processing"], params["seed"]
+        )
+        for name in MODALITIES
     }
-    features = {name: transform_for(name)(preprocessors[name], primary) for name in MODALITIES}
+    features = {
+        name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
+        for name in MODALITIES
+    }
     return {
         "primary_table": primary,
         "split_assignments": assignments,

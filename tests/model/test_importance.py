@@ -141,10 +141,15 @@ def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     encoder = fit_target(primary, splits, params["table"])
     encoded_target = encode_target(encoder, primary)
     preprocessors = {
-        name: fit_preprocessor_for(name)(primary, splits, modality_params[name])
+        name: fit_preprocessor_for(name)(
+            primary, splits, modality_params[name], params["processing"], seed
+        )
         for name in MODALITIES
     }
-    features = {name: transform_for(name)(preprocessors[name], primary) for name in MODALITIES}
+    features = {
+        name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
+        for name in MODALITIES
+    }
     model = build_model(encoder, params["model"], seed, **preprocessors)
     model, _, _ = train_model(model, encoder, encoded_target, splits, training, seed, **features)
     importance, chart = measure_modality_importance(
@@ -196,9 +201,13 @@ def test_streamed_importance_equals_importance_on_inputs_held_in_memory(
     encoder = fit_target(primary, splits, params["table"])
     encoded_target = encode_target(encoder, primary)
     preprocessors = {
-        name: fit_preprocessor_for(name)(primary, splits, params[name]) for name in MODALITIES
+        name: fit_preprocessor_for(name)(primary, splits, params[name], params["processing"], seed)
+        for name in MODALITIES
     }
-    features = {name: transform_for(name)(preprocessors[name], primary) for name in MODALITIES}
+    features = {
+        name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
+        for name in MODALITIES
+    }
     model = build_model(encoder, params["model"], seed, **preprocessors)
     model, _, _ = train_model(
         model, encoder, encoded_target, splits, params["training"], seed, **features

@@ -56,7 +56,10 @@ def artifacts(make_tiny_table, shared_small_parameters) -> dict[str, Any]:
         name: {**params[name], "columns": []} for name in ("text", "image")
     }
     preprocessors = {
-        name: fit_preprocessor_for(name)(table, assignments, options[name]) for name in MODALITIES
+        name: fit_preprocessor_for(name)(
+            table, assignments, options[name], params["processing"], params["seed"]
+        )
+        for name in MODALITIES
     }
     return {
         "params": params,
@@ -64,7 +67,10 @@ def artifacts(make_tiny_table, shared_small_parameters) -> dict[str, Any]:
         "encoded_target": encode_target(target_encoder, table),
         "split_assignments": assignments,
         "preprocessors": preprocessors,
-        "features": {name: transform_for(name)(p, table) for name, p in preprocessors.items()},
+        "features": {
+            name: np.asarray(transform_for(name)(p, table, params["processing"]))
+            for name, p in preprocessors.items()
+        },
     }
 
 
@@ -141,11 +147,9 @@ def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path)
     test_rows = split_positions(artifacts["split_assignments"], TEST)
     poisoned = dict(artifacts["features"])
     for name in ("categorical", "numerical"):
-        frame = poisoned[name].copy()
-        values = [column for column in frame.columns if column != "row_id"]
-        frame[values] = frame[values].astype(float)
-        frame.loc[frame.index[test_rows], values] = np.nan
-        poisoned[name] = frame
+        values = np.array(poisoned[name], dtype=np.float32)
+        values[test_rows] = np.nan
+        poisoned[name] = values
 
     again, _ = search(artifacts, tmp_path, features=poisoned)
 

@@ -56,14 +56,26 @@ class Modality(Protocol):
     ``output_units``, the head's width. Without it the modality feeds the deep part only.
     """
 
-    def fit(self, train_rows: pd.DataFrame, options: Mapping[str, Any]) -> Any:
-        """Fit a preprocessor on the training rows only, from the modality's options."""
+    def fit(
+        self, train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+    ) -> Any:
+        """Fit a preprocessor on the training rows only, from the modality's options.
+
+        ``train_rows`` may be a seeded sample of the training rows (``processing.fit_rows``);
+        ``training_rows`` then says how many training rows there are in all (None: as many
+        as ``train_rows`` holds), for a preprocessor that records it.
+        """
 
     def transform(self, preprocessor: Any, rows: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         """Encode any rows with a fitted preprocessor, keeping the rows' order."""
 
     def model_input(self, encoded: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Turn the encoded artifact into the numeric array the model input takes."""
+        """Turn what ``transform`` gives, or the stored array of such model inputs (as the
+        features pipeline saves them), into the numeric array the model input takes."""
+
+    def encoded_shape(self, preprocessor: Any) -> tuple[tuple[int, ...], np.dtype]:
+        """The shape of one row of ``model_input(transform(...))`` and its dtype, known from
+        the fitted preprocessor before any row is encoded."""
 
     def build_tower(
         self, name: str, preprocessor: Any, tower: Mapping[str, Any]

@@ -124,8 +124,11 @@ def _codes_per_column(encoder: OrdinalEncoder) -> list[int]:
     ]
 
 
-def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> CategoricalPreprocessor:
-    """Fit the encoder on the training rows' categorical columns."""
+def fit(
+    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+) -> CategoricalPreprocessor:
+    """Fit the encoder on the training rows' categorical columns (a sample of them when
+    ``training_rows`` says there are more; the encoder records no count)."""
     columns = configured_columns(options)
     encoding = options.get("encoding", ONE_HOT)
     missing_token = str(options["missing_token"])
@@ -234,12 +237,24 @@ def transform(preprocessor: CategoricalPreprocessor, rows: pd.DataFrame) -> pd.D
     return encoded_frame(rows[ROW_ID], encoded, preprocessor.output_names)
 
 
-def model_input(encoded: pd.DataFrame) -> np.ndarray:
-    """One-hot floats, or int32 embedding indices; under auto both, as float32."""
+def model_input(encoded: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """One-hot floats, or int32 embedding indices; under auto both, as float32.
+
+    A stored array of model inputs (the features pipeline's) is returned as it is.
+    """
+    if not isinstance(encoded, pd.DataFrame):
+        return np.asarray(encoded)
     values = feature_values(encoded, np.float64)
     if all(np.issubdtype(dtype, np.integer) for dtype in encoded.dtypes.iloc[1:]):
         return values.astype(np.int32)
     return values.astype(np.float32)
+
+
+def encoded_shape(preprocessor: CategoricalPreprocessor) -> tuple[tuple[int, ...], np.dtype]:
+    """One column per output name; int32 embedding indices (no column at all as int32,
+    as ``model_input`` reads an empty block), else float32."""
+    integer = preprocessor.encoder is None or preprocessor.encoding == EMBEDDING
+    return (len(preprocessor.output_names),), np.dtype(np.int32 if integer else np.float32)
 
 
 @keras.saving.register_keras_serializable(package="multimodal_keras")

@@ -120,8 +120,14 @@ def as_float_frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         ) from error
 
 
-def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPreprocessor:
-    """Fit the imputer and scaler on the training rows' numerical columns."""
+def fit(
+    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+) -> NumericalPreprocessor:
+    """Fit the imputer and scaler on the training rows' numerical columns.
+
+    ``training_rows``: how many training rows there are when ``train_rows`` is a sample of
+    them; the preprocessor records it (the tower's ``encoding: auto`` reads it).
+    """
     columns = configured_columns(options)
     if not columns:
         return NumericalPreprocessor(columns=[], pipeline=None)
@@ -147,8 +153,9 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> NumericalPrepro
             "for example with a logarithm, or set numerical.scaling to robust or none."
         )
     edges = quantile_edges(scaled, int(options.get("quantile_bins") or 0))
+    counted = len(train_rows) if training_rows is None else int(training_rows)
     return NumericalPreprocessor(
-        columns=columns, pipeline=pipeline, bin_edges=edges, training_rows=len(train_rows)
+        columns=columns, pipeline=pipeline, bin_edges=edges, training_rows=counted
     )
 
 
@@ -176,9 +183,16 @@ def transform(preprocessor: NumericalPreprocessor, rows: pd.DataFrame) -> pd.Dat
     return encoded_frame(rows[ROW_ID], values, preprocessor.output_names)
 
 
-def model_input(encoded: pd.DataFrame) -> np.ndarray:
-    """The scaled values as float32."""
+def model_input(encoded: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """The scaled values as float32 (a stored float32 array as it is, not copied)."""
+    if not isinstance(encoded, pd.DataFrame):
+        return np.asarray(encoded, dtype=np.float32)
     return feature_values(encoded, np.float32)
+
+
+def encoded_shape(preprocessor: NumericalPreprocessor) -> tuple[tuple[int, ...], np.dtype]:
+    """One float32 column per output name."""
+    return (len(preprocessor.output_names),), np.dtype(np.float32)
 
 
 @keras.saving.register_keras_serializable(package="multimodal_keras")

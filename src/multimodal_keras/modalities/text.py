@@ -168,8 +168,11 @@ def as_texts(rows: pd.DataFrame, column: str, budget: int = 0) -> np.ndarray:
     return texts.to_numpy(dtype=object)
 
 
-def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocessor:
-    """Learn one vocabulary shared by all text columns from the training rows."""
+def fit(
+    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+) -> TextPreprocessor:
+    """Learn one vocabulary shared by all text columns from the training rows (a sample of
+    them when ``training_rows`` says there are more; the statistics are the sample's)."""
     columns = configured_columns(options)
     settings = {
         "standardize": options.get("standardize"),
@@ -207,39 +210,52 @@ def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> TextPreprocesso
         )
     for column in empty:
         warn_unused_column("text", column, "empty or missing")
-    texts = np.concatenate(per_column).astype(str)
+    texts = np.concatenate(per_column)  # objects: a long text costs its own length only
     layer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(preprocessor.batch_size))
     preprocessor.vocabulary = [str(token) for token in layer.get_vocabulary()]
-    # Ids of every training text, cut at the longest length allowed, for the statistics.
-    ids = np.concatenate(
-        [
-            preprocessor.vectorizer()(
-                tf.constant(texts[start : start + preprocessor.batch_size])
-            ).numpy()
-            for start in range(0, len(texts), preprocessor.batch_size)
-        ]
-    )
-    ids = keep_frequent(preprocessor, ids, int(options.get("min_document_frequency") or 1))
+    frequency, counts = id_statistics(preprocessor, texts)
+    kept = keep_frequent(preprocessor, frequency, int(options.get("min_document_frequency") or 1))
     if length == AUTO:
-        per_column = np.split(ids, len(columns))
-        preprocessor.column_lengths = [derived_length(block, options) for block in per_column]
+        per_column = np.split(counts, len(columns))
+        width = preprocessor.sequence_length
+        preprocessor.column_lengths = [
+            derived_length(block, options, width) for block in per_column
+        ]
         preprocessor.sequence_length = max(preprocessor.column_lengths)
-    preprocessor.idf = inverse_document_frequency(ids, len(preprocessor.vocabulary))
+    preprocessor.idf = inverse_document_frequency(frequency[kept], len(texts))
     return preprocessor
 
 
-def keep_frequent(preprocessor: TextPreprocessor, ids: np.ndarray, minimum: int) -> np.ndarray:
+def id_statistics(
+    preprocessor: TextPreprocessor, texts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """In how many texts each id of the vocabulary appears, and how many ids each text has
+    (cut at the longest length allowed), ``batch_size`` texts at a time: memory holds one
+    batch of ids, not every training text's."""
+    layer = preprocessor.vectorizer()
+    frequency = np.zeros(len(preprocessor.vocabulary), dtype=np.int64)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    for start in range(0, len(texts), preprocessor.batch_size):
+        ids = layer(tf.constant(texts[start : start + preprocessor.batch_size])).numpy()
+        frequency += document_frequency(ids, len(frequency))
+        counts[start : start + len(ids)] = (ids != PADDING_ID).sum(axis=1)
+    return frequency, counts
+
+
+def keep_frequent(
+    preprocessor: TextPreprocessor, frequency: np.ndarray, minimum: int
+) -> np.ndarray:
     """Drop from the vocabulary the n-grams in fewer than ``minimum`` training texts.
 
     As scikit-learn's ``min_df``: an n-gram seen in one text only cannot generalise, and
-    on a small table most word pairs are such. Returns the ids renumbered, dropped
-    n-grams becoming the out-of-vocabulary id, as the shortened vocabulary reads them.
+    on a small table most word pairs are such. Returns which ids of the full vocabulary
+    are kept (in order, they are the shortened vocabulary's ids; a dropped n-gram reads as
+    the out-of-vocabulary id, so a text's count of ids is unchanged).
     """
-    frequency = document_frequency(ids, len(preprocessor.vocabulary))
     kept = frequency >= minimum
     kept[:FIRST_TOKEN_ID] = True
     if kept.all():
-        return ids
+        return kept
     if not kept[FIRST_TOKEN_ID:].any():
         logger.warning(
             "No n-gram of the text columns %s is in %d or more training texts; all %d are "
@@ -248,20 +264,18 @@ def keep_frequent(preprocessor: TextPreprocessor, ids: np.ndarray, minimum: int)
             minimum,
             len(kept) - FIRST_TOKEN_ID,
         )
-        return ids
-    renumber = np.full(len(kept), FIRST_TOKEN_ID - 1, dtype=ids.dtype)  # the OOV id
-    renumber[kept] = np.arange(int(kept.sum()), dtype=ids.dtype)
+        return np.ones_like(kept)
     preprocessor.vocabulary = [
         token for token, keep in zip(preprocessor.vocabulary, kept, strict=True) if keep
     ]
-    return renumber[ids]
+    return kept
 
 
-def derived_length(ids: np.ndarray, options: Mapping[str, Any]) -> int:
-    """A high percentile of one column's training id counts, within the configured bounds."""
-    counts = (ids != PADDING_ID).sum(axis=1)
+def derived_length(counts: np.ndarray, options: Mapping[str, Any], width: int) -> int:
+    """A high percentile of one column's training id counts, within the configured bounds
+    and ``width``, the longest length allowed."""
     wanted = math.ceil(float(np.percentile(counts, float(options["length_percentile"]))))
-    return int(min(max(wanted, int(options["min_sequence_length"])), ids.shape[1]))
+    return int(min(max(wanted, int(options["min_sequence_length"])), width))
 
 
 def document_frequency(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
@@ -273,10 +287,10 @@ def document_frequency(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
     return np.bincount(ordered[first], minlength=vocabulary_size)
 
 
-def inverse_document_frequency(ids: np.ndarray, vocabulary_size: int) -> list[float]:
-    """Smoothed IDF per id, as scikit-learn's TfidfVectorizer: ln((1 + n) / (1 + df)) + 1."""
-    frequency = document_frequency(ids, vocabulary_size)
-    idf = np.log((1.0 + len(ids)) / (1.0 + frequency)) + 1.0
+def inverse_document_frequency(frequency: np.ndarray, texts: int) -> list[float]:
+    """Smoothed IDF per id from its document ``frequency`` among ``texts`` texts, as
+    scikit-learn's TfidfVectorizer: ln((1 + n) / (1 + df)) + 1."""
+    idf = np.log((1.0 + texts) / (1.0 + frequency)) + 1.0
     idf[:FIRST_TOKEN_ID] = 0.0
     return idf.tolist()
 
@@ -297,7 +311,7 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
             strict=True,
         )
     ):
-        texts = as_texts(rows, column, budget).astype(str)
+        texts = as_texts(rows, column, budget)
         for start in range(0, len(texts), preprocessor.batch_size):
             batch = texts[start : start + preprocessor.batch_size]
             ids[start : start + len(batch), position, :length] = layer(tf.constant(batch)).numpy()[
@@ -309,6 +323,11 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
 def model_input(encoded: np.ndarray) -> np.ndarray:
     """Token ids as int32."""
     return np.asarray(encoded, dtype=np.int32)
+
+
+def encoded_shape(preprocessor: TextPreprocessor) -> tuple[tuple[int, ...], np.dtype]:
+    """(text columns, sequence length) int32 token ids per row."""
+    return (len(preprocessor.columns), preprocessor.sequence_length), np.dtype(np.int32)
 
 
 @keras.saving.register_keras_serializable(package="multimodal_keras")

@@ -172,18 +172,22 @@ def test_a_categorical_marker_is_the_missing_category_and_a_numerical_one_is_imp
     raw, params, category, number, marked = marked_table
     primary = validated(raw, params)
     split = split_rows(primary, params["table"], params["split"], params["seed"])
-    categorical = fit_preprocessor_for("categorical")(primary, split, params["categorical"])
-    numerical = fit_preprocessor_for("numerical")(primary, split, params["numerical"])
+    shared = (params["processing"], params["seed"])
+    categorical = fit_preprocessor_for("categorical")(
+        primary, split, params["categorical"], *shared
+    )
+    numerical = fit_preprocessor_for("numerical")(primary, split, params["numerical"], *shared)
 
     assert "?" not in categorical.encoder.categories_[0]
     assert params["categorical"]["missing_token"] in categorical.encoder.categories_[0]
     emptied = primary.assign(**{category: None, number: np.nan})
     for name, preprocessor in (("categorical", categorical), ("numerical", numerical)):
-        encoded = transform_for(name)(preprocessor, primary.loc[marked])
-        expected = transform_for(name)(preprocessor, emptied.loc[marked])
-        pd.testing.assert_frame_equal(encoded, expected)
-    imputed = transform_for("numerical")(numerical, primary.loc[marked])
-    assert (imputed[f"missingindicator_{number}"] > 0).all()
+        encoded = transform_for(name)(preprocessor, primary.loc[marked], params["processing"])
+        expected = transform_for(name)(preprocessor, emptied.loc[marked], params["processing"])
+        np.testing.assert_array_equal(np.asarray(encoded), np.asarray(expected))
+    imputed = transform_for("numerical")(numerical, primary.loc[marked], params["processing"])
+    indicator = numerical.output_names.index(f"missingindicator_{number}")
+    assert (np.asarray(imputed)[:, indicator] > 0).all()
 
 
 def test_a_columns_own_markers_replace_the_tables_list_for_it_and_are_recorded(marked_table):

@@ -6,15 +6,24 @@ the wiring (which rows and which parameters reach the modality) is checked too.
 
 from __future__ import annotations
 
+import logging
+import pickle
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from multimodal_keras import tables
+from multimodal_keras.chunked import ChunkedArray
+from multimodal_keras.datasets import NumpyDataset
+from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES, categorical, numerical, text
 from multimodal_keras.pipelines import features
+from multimodal_keras.pipelines.data_processing.nodes import split_rows
+from multimodal_keras.pipelines.features.nodes import training_sample
 from multimodal_keras.splitting import TEST, TRAIN, VALIDATION, split_positions
+from multimodal_keras.validation import with_row_ids
 
 OOV_ID = 1
 
@@ -33,8 +42,23 @@ def fit_through_node(modality: str, primary: pd.DataFrame, assignments, params) 
             "primary_table": primary,
             "split_assignments": assignments,
             f"params:{modality}": params[modality],
+            "params:processing": params["processing"],
+            "params:seed": params["seed"],
         },
     )
+
+
+def transform_through_node(modality: str, preprocessor: Any, primary, params) -> np.ndarray:
+    encoded = run_node(
+        f"{modality}.transform",
+        {
+            f"{modality}.preprocessor": preprocessor,
+            "primary_table": primary,
+            "params:processing": params["processing"],
+        },
+    )
+    assert isinstance(encoded, ChunkedArray)
+    return np.asarray(encoded)
 
 
 @pytest.fixture
@@ -142,11 +166,217 @@ def test_transform_node_encodes_every_row_in_primary_table_order(
     primary, assignments = split_table
     preprocessor = fit_through_node(modality, primary, assignments, small_parameters)
 
-    encoded = run_node(
-        f"{modality}.transform",
-        {f"{modality}.preprocessor": preprocessor, "primary_table": primary},
+    small_parameters["processing"]["chunk_rows"] = 7
+
+    encoded = transform_through_node(modality, preprocessor, primary, small_parameters)
+
+    # Row i of the array is row i of the primary table, encoded as the whole table is.
+    module = MODALITIES[modality]
+    expected = module.model_input(module.transform(preprocessor, primary))
+    assert encoded.shape == expected.shape and encoded.dtype == expected.dtype
+    np.testing.assert_array_equal(encoded, expected)
+
+
+# Chunk by chunk: the same preprocessors and features whatever the chunk size.
+
+TABULAR_AND_TEXT = ["categorical", "numerical", "text"]
+CHUNK_ROWS = [1, 7, 1_000_000]
+
+
+def whole_table_fit(modality: str, primary: pd.DataFrame, assignments, params) -> Any:
+    """The preprocessor fitted on the training rows taken whole, as one frame."""
+    return MODALITIES[modality].fit(training_rows(primary, assignments), params[modality])
+
+
+@pytest.mark.parametrize("chunk_rows", CHUNK_ROWS)
+@pytest.mark.parametrize("modality", list(MODALITIES))
+def test_the_fit_on_every_training_row_is_the_whole_tables_however_chunked(
+    modality, chunk_rows, split_table, small_parameters
+):
+    primary, assignments = split_table
+    small_parameters["processing"]["chunk_rows"] = chunk_rows
+
+    fitted = fit_through_node(modality, primary, assignments, small_parameters)
+
+    expected = whole_table_fit(modality, primary, assignments, small_parameters)
+    assert pickle.dumps(fitted) == pickle.dumps(expected)
+
+
+@pytest.mark.parametrize("modality", TABULAR_AND_TEXT)
+def test_the_fit_with_the_projects_parameters_is_the_whole_tables(
+    modality, make_tiny_table, project_parameters
+):
+    primary = with_row_ids(make_tiny_table(rows=500, seed=2), None)
+    assignments = split_rows(primary, project_parameters["table"], project_parameters["split"], 0)
+    project_parameters["processing"]["chunk_rows"] = 37
+
+    fitted = fit_through_node(modality, primary, assignments, project_parameters)
+
+    expected = whole_table_fit(modality, primary, assignments, project_parameters)
+    assert pickle.dumps(fitted) == pickle.dumps(expected)
+    module = MODALITIES[modality]
+    np.testing.assert_array_equal(
+        transform_through_node(modality, fitted, primary, project_parameters),
+        module.model_input(module.transform(expected, primary)),
     )
 
-    assert len(encoded) == len(primary)
-    if isinstance(encoded, pd.DataFrame):
-        assert encoded["row_id"].tolist() == primary["row_id"].tolist()
+
+@pytest.mark.parametrize("chunk_rows", CHUNK_ROWS)
+@pytest.mark.parametrize("encoding", ["one_hot", "embedding", "auto"])
+def test_chunked_categorical_features_are_the_whole_tables(
+    encoding, chunk_rows, split_table, small_parameters
+):
+    primary, assignments = split_table
+    small_parameters["categorical"]["encoding"] = encoding
+    small_parameters["categorical"]["one_hot_max_categories"] = 3
+    preprocessor = fit_through_node("categorical", primary, assignments, small_parameters)
+    small_parameters["processing"]["chunk_rows"] = chunk_rows
+
+    encoded = transform_through_node("categorical", preprocessor, primary, small_parameters)
+
+    expected = categorical.model_input(categorical.transform(preprocessor, primary))
+    assert encoded.dtype == expected.dtype
+    np.testing.assert_array_equal(encoded, expected)
+    np.testing.assert_array_equal(categorical.model_input(encoded), expected)
+
+
+@pytest.mark.parametrize("chunk_rows", CHUNK_ROWS)
+@pytest.mark.parametrize("modality", TABULAR_AND_TEXT)
+def test_chunked_features_are_the_whole_tables_and_what_the_model_reads(
+    modality, chunk_rows, split_table, small_parameters
+):
+    primary, assignments = split_table
+    preprocessor = fit_through_node(modality, primary, assignments, small_parameters)
+    small_parameters["processing"]["chunk_rows"] = chunk_rows
+    module = MODALITIES[modality]
+
+    encoded = transform_through_node(modality, preprocessor, primary, small_parameters)
+
+    expected = module.model_input(module.transform(preprocessor, primary))
+    assert encoded.dtype == expected.dtype
+    np.testing.assert_array_equal(encoded, expected)
+    np.testing.assert_array_equal(module.model_input(encoded), expected)
+
+
+def test_features_stream_from_a_parquet_table_into_an_npy_file(
+    split_table, small_parameters, tmp_path
+):
+    primary, assignments = split_table
+    primary.to_parquet(tmp_path / "primary.parquet")
+    preprocessor = fit_through_node("numerical", primary, assignments, small_parameters)
+    chunks = tables.from_parquet(tmp_path / "primary.parquet", chunk_rows=9)
+    dataset = NumpyDataset(filepath=str(tmp_path / "numerical_features.npy"))
+
+    dataset.save(
+        run_node(
+            "numerical.transform",
+            {
+                "numerical.preprocessor": preprocessor,
+                "primary_table": chunks,
+                "params:processing": small_parameters["processing"],
+            },
+        )
+    )
+
+    loaded = dataset.load()
+    assert isinstance(loaded, np.memmap)
+    expected = numerical.model_input(numerical.transform(preprocessor, primary))
+    np.testing.assert_array_equal(numerical.model_input(loaded), expected)
+
+
+@pytest.mark.parametrize("modality", list(MODALITIES))
+def test_held_out_rows_never_change_the_fitted_preprocessor_when_chunked(
+    modality, split_table, small_parameters
+):
+    primary, assignments = split_table
+    small_parameters["processing"]["chunk_rows"] = 7
+    before = fit_through_node(modality, primary, assignments, small_parameters)
+    held_out = assignments["split"].to_numpy() != TRAIN
+    changed = primary.copy()
+    donors = primary[~held_out].sample(int(held_out.sum()), replace=True, random_state=0)
+    for column in primary.columns.drop("row_id"):
+        changed.loc[held_out, column] = donors[column].to_numpy()
+
+    after = fit_through_node(modality, changed, assignments, small_parameters)
+
+    assert pickle.dumps(after) == pickle.dumps(before)
+
+
+# More training rows than processing.fit_rows: a seeded sample of them.
+
+
+@pytest.fixture
+def sampled_parameters(small_parameters) -> dict[str, Any]:
+    """Parameters fitting on at most 10 training rows."""
+    small_parameters["processing"]["fit_rows"] = 10
+    return small_parameters
+
+
+@pytest.mark.parametrize("chunk_rows", CHUNK_ROWS)
+def test_the_sample_is_the_same_however_chunked(chunk_rows, split_table, sampled_parameters):
+    primary, assignments = split_table
+    sampled_parameters["processing"]["chunk_rows"] = chunk_rows
+    columns = sampled_parameters["numerical"]["columns"]
+
+    sample, count = training_sample(
+        primary, assignments, columns, sampled_parameters["processing"], seed=3
+    )
+
+    train = training_rows(primary, assignments)
+    expected = tables.seeded_sample([train], "row_id", size=10, seed=3)
+    assert count == len(train) > len(sample) == 10
+    assert sample.index.tolist() == expected.index.tolist()
+    assert set(sample["row_id"]) <= set(train["row_id"])
+    pd.testing.assert_frame_equal(sample, expected[["row_id", *columns]])
+
+
+def test_another_seed_draws_another_sample(split_table, sampled_parameters):
+    primary, assignments = split_table
+    processing = sampled_parameters["processing"]
+
+    first, _ = training_sample(primary, assignments, [], processing, seed=3)
+    again, _ = training_sample(primary, assignments, [], processing, seed=3)
+    other, _ = training_sample(primary, assignments, [], processing, seed=4)
+
+    assert first["row_id"].tolist() == again["row_id"].tolist()
+    assert first["row_id"].tolist() != other["row_id"].tolist()
+
+
+@pytest.mark.parametrize("modality", list(MODALITIES))
+def test_a_sampled_fit_is_the_same_however_chunked_and_fitted_on_the_sample(
+    modality, split_table, sampled_parameters, caplog
+):
+    primary, assignments = split_table
+    processing = sampled_parameters["processing"]
+    fitted = {}
+    for chunk_rows in CHUNK_ROWS:
+        processing["chunk_rows"] = chunk_rows
+        with caplog.at_level(logging.INFO, logger="multimodal_keras.pipelines.features.nodes"):
+            fitted[chunk_rows] = fit_through_node(
+                modality, primary, assignments, sampled_parameters
+            )
+
+    columns = sampled_parameters[modality]["columns"]
+    sample, count = training_sample(
+        primary, assignments, columns, processing, sampled_parameters["seed"]
+    )
+    expected = MODALITIES[modality].fit(sample, sampled_parameters[modality], training_rows=count)
+    assert {pickle.dumps(value) for value in fitted.values()} == {pickle.dumps(expected)}
+    assert f"a seeded sample of 10 of the {count} training rows" in caplog.text
+
+
+def test_the_numerical_preprocessor_counts_every_training_row_not_the_sample(
+    split_table, sampled_parameters
+):
+    primary, assignments = split_table
+
+    preprocessor = fit_through_node("numerical", primary, assignments, sampled_parameters)
+
+    assert preprocessor.training_rows == len(training_rows(primary, assignments)) > 10
+
+
+def test_a_split_of_other_rows_is_refused_with_what_to_do(split_table, small_parameters):
+    primary, assignments = split_table
+
+    with pytest.raises(MultimodalKerasError, match="rerun the split"):
+        fit_through_node("numerical", primary, assignments.iloc[:-1], small_parameters)

@@ -17,19 +17,28 @@ def test_each_modality_fits_on_the_shared_tables_and_its_own_parameters(modality
 
     assert set(nodes) == {f"{modality}.fit_preprocessor", f"{modality}.transform"}
     fit = nodes[f"{modality}.fit_preprocessor"]
-    assert fit.inputs == ["primary_table", "split_assignments", f"params:{modality}"]
+    assert fit.inputs == [
+        "primary_table",
+        "split_assignments",
+        f"params:{modality}",
+        "params:processing",
+        "params:seed",
+    ]
     assert fit.outputs == [f"{modality}.preprocessor"]
     transform = nodes[f"{modality}.transform"]
-    assert transform.inputs == [f"{modality}.preprocessor", "primary_table"]
+    assert transform.inputs == [f"{modality}.preprocessor", "primary_table", "params:processing"]
     assert transform.outputs == [f"{modality}.features"]
 
 
 def test_features_pipeline_has_every_registered_modality():
     pipeline = features.create_pipeline()
 
-    assert pipeline.inputs() == {"primary_table", "split_assignments"} | {
-        f"params:{name}" for name in MODALITIES
-    }
+    assert pipeline.inputs() == {
+        "primary_table",
+        "split_assignments",
+        "params:processing",
+        "params:seed",
+    } | {f"params:{name}" for name in MODALITIES}
     assert pipeline.all_outputs() == {
         f"{name}.{artifact}" for name in MODALITIES for artifact in ("preprocessor", "features")
     }

@@ -52,6 +52,8 @@ def tiny_parameters() -> dict[str, Any]:
     params["table"]["missing_values"] = list(MARKERS)
     first_text = configured_columns(params["text"])[0]
     params["table"]["missing_values_per_column"] = {first_text: list(TEXT_MARKERS)}
+    # Tables and rows to score are read, encoded and predicted a few rows at a time.
+    params["processing"]["chunk_rows"] = 7
     return params
 
 
@@ -93,9 +95,15 @@ def train_tiny_project() -> TrainedProject:
     split = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, split, params["table"])
     preprocessors = {
-        name: fit_preprocessor_for(name)(primary, split, params[name]) for name in MODALITIES
+        name: fit_preprocessor_for(name)(
+            primary, split, params[name], params["processing"], params["seed"]
+        )
+        for name in MODALITIES
     }
-    features = {name: transform_for(name)(preprocessors[name], primary) for name in MODALITIES}
+    features = {
+        name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
+        for name in MODALITIES
+    }
     model = build_model(target_encoder, params["model"], params["seed"], **preprocessors)
     trained, _, _ = train_model(
         model,
@@ -139,7 +147,7 @@ def score_with_pipeline(project: TrainedProject, new_rows: pd.DataFrame) -> pd.D
         "target_encoder": project.target_encoder,
         "missing_value_markers": project.missing_value_markers,
         **{f"{name}.preprocessor": value for name, value in project.preprocessors.items()},
-        **{f"params:{name}": project.params[name] for name in ("table", "inference")},
+        **{f"params:{name}": project.params[name] for name in ("table", "inference", "processing")},
         **{f"params:{name}": project.params[name] for name in MODALITIES},
     }
     catalog = DataCatalog(

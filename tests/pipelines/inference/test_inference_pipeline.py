@@ -66,7 +66,11 @@ def test_a_missing_numerical_value_is_encoded_as_its_training_imputation_value(
         trained_project.missing_value_markers,
         **trained_project.modality_params(),
     )
-    encoded = transform_for("numerical")(preprocessor, validated).set_index("row_id")
+    processing = trained_project.params["processing"]
+    encoded = pd.DataFrame(
+        np.asarray(transform_for("numerical")(preprocessor, validated, processing)),
+        columns=preprocessor.output_names,
+    )
     assert encoded.loc[0, column] == encoded.loc[1, column]
     indicator = f"missingindicator_{column}"
     if indicator in encoded.columns:

@@ -43,7 +43,13 @@ from multimodal_keras.modalities.image.headers import (
     declared_pixels,
     decodable_bytes,
 )
-from multimodal_keras.modalities.image.preprocessor import ImagePreprocessor, Options, describe, fit
+from multimodal_keras.modalities.image.preprocessor import (
+    ImagePreprocessor,
+    Options,
+    describe,
+    encoded_shape,
+    fit,
+)
 from multimodal_keras.modalities.image.sources import cell_bytes, check_cells, resolve_path
 from multimodal_keras.modalities.image.synthetic import synthetic_column
 from multimodal_keras.modalities.image.tower import TowerOptions, TrainingAugmentation, build_tower
@@ -82,6 +88,7 @@ __all__ = [
     "build_serving_input",
     "build_tower",
     "describe",
+    "encoded_shape",
     "fit",
     "invalid_rows",
     "is_active",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
@@ -61,8 +62,11 @@ class ImagePreprocessor:
     chunk_size: int = 1
 
 
-def fit(train_rows: pd.DataFrame, options: Mapping[str, Any]) -> ImagePreprocessor:
-    """Record the image settings; ``auto`` sizes and channels come from the training images."""
+def fit(
+    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+) -> ImagePreprocessor:
+    """Record the image settings; ``auto`` sizes and channels come from the training images
+    (the first of ``train_rows``, which may be a sample; no count is recorded)."""
     preprocessor = ImagePreprocessor(
         columns=configured_columns(options),
         source=options["source"],
@@ -116,6 +120,12 @@ def common_shape(
     height, width = max(sizes, key=lambda size: (sizes[size], size))
     scale = min(1.0, int(options.get("auto_max_size", 128)) / max(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale)), 1 if grey else 3
+
+
+def encoded_shape(preprocessor: ImagePreprocessor) -> tuple[tuple[int, ...], np.dtype]:
+    """(image columns, height, width, channels) uint8 pixels per row."""
+    size = (preprocessor.height, preprocessor.width, preprocessor.channels)
+    return (len(preprocessor.columns), *size), np.dtype(np.uint8)
 
 
 def describe(preprocessor: ImagePreprocessor) -> dict[str, Any]:

@@ -6,24 +6,33 @@ from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
 
 SHARED_INPUTS = {"primary_table", "split_assignments"}
+SHARED_PARAMETERS = {"params:processing", "params:seed"}
 
 
 def create_modality_pipeline(modality: str) -> Pipeline:
-    """``<modality>.fit_preprocessor`` and ``<modality>.transform``, reading ``params:<modality>``.
+    """``<modality>.fit_preprocessor`` and ``<modality>.transform``, reading ``params:<modality>``
+    and the shared ``params:processing`` and ``params:seed``.
 
-    Outputs are ``<modality>.preprocessor`` and ``<modality>.features``.
+    Outputs are ``<modality>.preprocessor`` and ``<modality>.features`` (an array of every
+    row's model inputs, written chunk by chunk).
     """
     template = Pipeline(
         [
             node(
                 fit_preprocessor_for(modality),
-                inputs=["primary_table", "split_assignments", "params:options"],
+                inputs=[
+                    "primary_table",
+                    "split_assignments",
+                    "params:options",
+                    "params:processing",
+                    "params:seed",
+                ],
                 outputs="preprocessor",
                 name="fit_preprocessor",
             ),
             node(
                 transform_for(modality),
-                inputs=["preprocessor", "primary_table"],
+                inputs=["preprocessor", "primary_table", "params:processing"],
                 outputs="features",
                 name="transform",
             ),
@@ -33,7 +42,10 @@ def create_modality_pipeline(modality: str) -> Pipeline:
         template,
         namespace=modality,
         inputs=SHARED_INPUTS,
-        parameters={"params:options": f"params:{modality}"},
+        parameters={
+            "params:options": f"params:{modality}",
+            **{name: name for name in SHARED_PARAMETERS},
+        },
         tags="preprocessing",
     )
 

@@ -11,19 +11,25 @@ from multimodal_keras.pipelines.inference.nodes import predict, validate_inferen
 def create_modality_pipeline(modality: str) -> Pipeline:
     """``<modality>.transform_new_rows``: the training ``transform`` node, on the rows to score.
 
-    Reads the fitted ``<modality>.preprocessor``; writes ``<modality>.inference_features``.
+    Reads the fitted ``<modality>.preprocessor`` and the rows chunk by chunk; writes
+    ``<modality>.inference_features``, every row's model inputs, chunk by chunk.
     """
     template = Pipeline(
         [
             node(
                 transform_for(modality),
-                inputs=["preprocessor", "inference_rows"],
+                inputs=["preprocessor", "inference_rows", "params:processing"],
                 outputs="inference_features",
                 name="transform_new_rows",
             )
         ]
     )
-    return Pipeline(template, namespace=modality, inputs={"inference_rows"})
+    return Pipeline(
+        template,
+        namespace=modality,
+        inputs={"inference_rows"},
+        parameters={"params:processing": "params:processing"},
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -49,6 +55,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_encoder": "target_encoder",
                     "inference_rows": "inference_rows",
                     "inference": "params:inference",
+                    "processing": "params:processing",
                     **per_modality("{}.inference_features"),
                 },
                 outputs="predictions",
