@@ -2,12 +2,22 @@
 
 ``model_inputs`` copies the rows into memory; ``row_batches`` leaves memory-mapped
 arrays on disk and reads them batch by batch for training, validation and evaluation.
+
+Reading rows of a memory map makes their pages part of the process's resident memory
+until they are released: over an epoch of random rows that would be the whole file. The
+batches therefore release the pages of every memory map they read from after each batch
+(``PageRelease``); the file stays in the page cache, so reading a page again costs a
+minor fault, not a disk read. Shuffling draws a permutation of the row positions per pass
+(``shuffled_rows``), a few bytes per row, rather than filling a shuffle buffer with one
+tensor per row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+import mmap
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,6 +56,76 @@ def model_inputs(
     return arrays
 
 
+def memory_map(array: Any) -> mmap.mmap | None:
+    """The memory map whose pages hold ``array``'s values (through views), or None."""
+    base = array
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return base
+        base = getattr(base, "base", None)
+    return None
+
+
+@dataclass
+class PageRelease:
+    """Releases the process's pages of some memory maps, keeping the file in the page cache.
+
+    ``MADV_DONTNEED`` on a file mapping drops the mapped pages from the process (they stop
+    counting as resident) and leaves the file's pages in the page cache; reading them again
+    maps them back. Concurrent readers of the same maps only fault their pages in again.
+    """
+
+    maps: Sequence[mmap.mmap]
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def of(cls, arrays: Sequence[Any]) -> PageRelease:
+        """The releases of the distinct memory maps behind ``arrays`` (none for arrays in memory)."""
+        maps: dict[int, mmap.mmap] = {}
+        for array in arrays:
+            mapping = memory_map(array)
+            if mapping is not None:
+                maps[id(mapping)] = mapping
+        return cls(list(maps.values()))
+
+    def __call__(self) -> None:
+        """Drop every page of the maps from the process's resident memory."""
+        if not self.maps or not hasattr(mmap, "MADV_DONTNEED"):
+            return  # not on Linux or macOS: the pages stay until the maps are closed
+        with self._lock:
+            for mapping in self.maps:
+                try:
+                    mapping.madvise(mmap.MADV_DONTNEED)
+                except ValueError:  # closed: nothing left to release
+                    continue
+
+
+def index_dtype(size: int) -> np.dtype:
+    """The smallest of int32 and int64 that holds positions below ``size``."""
+    return np.dtype(np.int32 if size <= np.iinfo(np.int32).max else np.int64)
+
+
+def shuffled_rows(positions: np.ndarray, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """One element per position: in order, or shuffled anew on every pass from the seed.
+
+    Each pass draws one number from the seeded ``Dataset.random`` (new on every iteration,
+    and on every repetition) and permutes the positions with it in one stateless shuffle,
+    so the passes are the same given the seed and memory holds the positions twice at most.
+    """
+    values = np.asarray(positions)
+    values = tf.constant(values.astype(index_dtype(int(values.max(initial=0)) + 1)))
+    if shuffle_seed is None:
+        return tf.data.Dataset.from_tensor_slices(values)
+    seed = tf.constant(int(shuffle_seed), tf.int64)
+
+    def permuted(draw: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(values, seed=tf.stack([seed, draw]))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    passes = tf.data.Dataset.random(seed=int(shuffle_seed), rerandomize_each_iteration=True)
+    return passes.take(1).flat_map(permuted)
+
+
 @dataclass(frozen=True)
 class RowBatches:
     """Some rows of every model input and of the target, read one batch at a time.
@@ -74,9 +154,9 @@ class RowBatches:
         Nothing is read: a batch reads each of its rows from the row the permutation puts
         there, as it reads any other row.
         """
-        source = np.arange(len(self.targets))
-        source[self.positions] = self.positions[np.asarray(permutation)]
-        reordered = ReadThrough(self.arrays[name], source)
+        order = np.argsort(self.positions, kind="stable")
+        sources = self.positions[np.asarray(permutation)]
+        reordered = ReadThrough(self.arrays[name], self.positions[order], sources[order])
         return replace(self, arrays={**self.arrays, name: reordered})
 
     def dataset(
@@ -90,15 +170,21 @@ class RowBatches:
         With a ``shard``, one input pipeline's endless share of the rows, taken as row
         positions before any row is read (``distribute.worker_rows``).
 
-        Shuffling row positions with ``Dataset.shuffle`` draws the same order as
-        shuffling the rows themselves would, so batches match in-memory training's.
+        Rows are shuffled as ``shuffled_rows`` shuffles them, as training in memory does
+        (``train.dataset``), so the batches match. After each batch the pages of the memory
+        maps it read are released (``PageRelease``).
         """
         names = list(self.arrays)
         arrays = [self.arrays[name] for name in names]
         targets = self.targets
+        release = PageRelease.of([*arrays, targets])
 
         def gather(positions: np.ndarray) -> list[np.ndarray]:
-            return [array[positions] for array in arrays] + [targets[positions]]
+            # Indexing with positions copies the rows out of the maps before the release.
+            values = [np.asarray(array[positions]) for array in arrays]
+            values.append(np.asarray(targets[positions]))
+            release()
+            return values
 
         specs = [(array.dtype, array.shape[1:]) for array in [*arrays, targets]]
 
@@ -111,10 +197,7 @@ class RowBatches:
                 tensor.set_shape((None, *shape))
             return dict(zip(names, tensors[:-1], strict=True)), tensors[-1]
 
-        rows = tf.data.Dataset.from_tensor_slices(self.positions.astype(np.int64))
-        if shuffle_seed is not None:
-            rows = rows.shuffle(len(self), seed=shuffle_seed, reshuffle_each_iteration=True)
-        rows = distribute.worker_rows(rows, shard)
+        rows = distribute.worker_rows(shuffled_rows(self.positions, shuffle_seed), shard)
         return (
             rows.batch(batch_size)
             .map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -124,10 +207,18 @@ class RowBatches:
 
 @dataclass(frozen=True)
 class ReadThrough:
-    """An array whose row ``i`` is ``array``'s row ``source[i]``, read only when indexed."""
+    """An array whose row ``positions[k]`` is ``array``'s row ``sources[k]``, read only when
+    indexed, and only at those (sorted) positions; it holds two numbers per row of the
+    subset, none per row of the table."""
 
     array: np.ndarray
-    source: np.ndarray
+    positions: np.ndarray
+    sources: np.ndarray
+
+    @property
+    def base(self) -> np.ndarray:
+        """The array read through, for ``memory_map``."""
+        return self.array
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -141,7 +232,8 @@ class ReadThrough:
         return len(self.array)
 
     def __getitem__(self, positions: np.ndarray) -> np.ndarray:
-        return self.array[self.source[positions]]
+        found = np.searchsorted(self.positions, positions)
+        return self.array[self.sources[found]]
 
 
 def row_batches(

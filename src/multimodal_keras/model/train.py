@@ -17,7 +17,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import distribute
-from multimodal_keras.model.inputs import RowBatches
+from multimodal_keras.model.inputs import RowBatches, shuffled_rows
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, TargetEncoder
 
 logger = logging.getLogger(__name__)
@@ -181,15 +181,20 @@ def dataset(
     shuffle_seed: int | None = None,
     shard: distribute.Shard | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (inputs, targets), shuffled with a fixed seed for training.
+    """Batches of (inputs, targets) held in memory, shuffled with a fixed seed for training.
 
-    With a ``shard``, one input pipeline's endless share of the rows (``distribute.worker_rows``).
+    The rows are shuffled as ``RowBatches`` shuffles them (``inputs.shuffled_rows``), so
+    both give the same batches. With a ``shard``, one input pipeline's endless share of
+    the rows (``distribute.worker_rows``).
     """
-    data = tf.data.Dataset.from_tensor_slices((dict(inputs), targets))
-    if shuffle_seed is not None:
-        data = data.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
-    data = distribute.worker_rows(data, shard)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    values = tf.nest.map_structure(tf.convert_to_tensor, (dict(inputs), targets))
+    rows = shuffled_rows(np.arange(len(targets)), shuffle_seed)
+    rows = distribute.worker_rows(rows, shard)
+
+    def gather(positions: tf.Tensor) -> Any:
+        return tf.nest.map_structure(lambda tensor: tf.gather(tensor, positions), values)
+
+    return rows.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 def as_dataset(
