@@ -80,7 +80,7 @@ class PageRelease:
 
     @classmethod
     def of(cls, arrays: Sequence[Any]) -> PageRelease:
-        """The releases of the distinct memory maps behind ``arrays`` (none for arrays in memory)."""
+        """The release of the distinct memory maps behind ``arrays`` (none in memory)."""
         maps: dict[int, mmap.mmap] = {}
         for array in arrays:
             mapping = memory_map(array)
