@@ -10,7 +10,8 @@ one estimator reads what it makes:
   standardised numbers, a TF-IDF of each text column and the images averaged down to a few
   pixels and flattened.
 
-The transformers and the estimator are fitted on the training rows only, and read none of
+The transformers and the estimator are fitted on the training rows only (on a seeded sample of
+at most ``baseline.fit_rows`` of them, ``training_sample``), and read none of
 the model's preprocessors, so the baseline's score does not move with the model's encoding
 settings. Images are the one exception to raw columns: their transformer reads the decoded
 pixels that ``image.transform`` wrote (see ``image.baseline_columns``).
@@ -21,7 +22,7 @@ function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +33,21 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from multimodal_keras.modalities import MODALITIES, active
-from multimodal_keras.modalities.base import GRADIENT_BOOSTING, LINEAR
+from multimodal_keras.modalities.base import GRADIENT_BOOSTING, LINEAR, ROW_ID
+from multimodal_keras.tables import TableChunks, seeded_sample
 from multimodal_keras.targets import BINARY, TargetEncoder
 
-__all__ = ["GRADIENT_BOOSTING", "LINEAR", "Baseline", "choose_kind", "fit", "predict"]
+__all__ = [
+    "GRADIENT_BOOSTING",
+    "LINEAR",
+    "Baseline",
+    "choose_kind",
+    "fit",
+    "predict",
+    "predict_rows",
+    "raw_columns",
+    "training_sample",
+]
 
 
 @dataclass
@@ -67,6 +79,49 @@ class Baseline:
             for block, owner in self.block_modalities.items()
             if owner == modality
         ]
+
+
+def raw_columns(preprocessors: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The primary table's columns each modality in use reads, by modality."""
+    return {
+        name: MODALITIES[name].raw_columns(preprocessor)
+        for name, preprocessor in active(preprocessors).items()
+    }
+
+
+def read_columns(columns: Mapping[str, list[str]]) -> list[str]:
+    """The primary table's columns the baseline reads: the row id and every raw column."""
+    wanted = [ROW_ID, *(name for names in columns.values() for name in names)]
+    return list(dict.fromkeys(wanted))
+
+
+def rows_within(positions: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The (sorted) ``positions`` from ``start`` up to ``stop``."""
+    return positions[np.searchsorted(positions, start) : np.searchsorted(positions, stop)]
+
+
+def chunk_rows(
+    table: TableChunks, columns: list[str], positions: np.ndarray
+) -> Iterator[pd.DataFrame]:
+    """The rows at ``positions`` (sorted) of ``columns``, chunk by chunk, indexed by position."""
+    for chunk in table.chunks(columns):
+        if len(chunk):
+            kept = rows_within(positions, chunk.index[0], chunk.index[-1] + 1)
+            yield chunk.loc[kept]
+
+
+def training_sample(
+    table: TableChunks,
+    columns: Mapping[str, list[str]],
+    positions: np.ndarray,
+    size: int,
+    seed: int,
+) -> pd.DataFrame:
+    """At most ``size`` of the rows at ``positions`` (``tables.seeded_sample``), with the row
+    id and the baseline's raw ``columns`` only, indexed by position: every row, in order,
+    when there are at most ``size``."""
+    chunks = chunk_rows(table, read_columns(columns), np.sort(positions))
+    return seeded_sample(chunks, ROW_ID, int(size), int(seed))
 
 
 def choose_kind(columns: Mapping[str, list[str]]) -> str:
@@ -132,10 +187,7 @@ def fit(
         params: ``params:baseline``: settings of the gradient-boosting and linear baselines.
         seed: The project seed.
     """
-    columns = {
-        name: MODALITIES[name].raw_columns(preprocessor)
-        for name, preprocessor in active(preprocessors).items()
-    }
+    columns = raw_columns(preprocessors)
     kind = choose_kind(columns)
     settings = dict(params[kind])
     transformer, owners, categorical = column_transformer(columns, kind, settings)
@@ -195,3 +247,19 @@ def predict(
         design
     )
     return probabilities[:, 1:] if baseline.task == BINARY else probabilities
+
+
+def predict_rows(
+    baseline: Baseline, table: TableChunks, features: Mapping[str, Any], positions: np.ndarray
+) -> np.ndarray:
+    """Outputs for the rows at ``positions`` (sorted) of ``table``, read and predicted chunk
+    by chunk; only the outputs are held for all of them."""
+    outputs = [
+        predict(baseline, rows, features, rows.index.to_numpy())
+        for rows in chunk_rows(table, read_columns(baseline.columns), np.asarray(positions))
+        if len(rows)
+    ]
+    if outputs:
+        return np.concatenate(outputs)
+    width = baseline.n_classes if baseline.n_classes and baseline.task != BINARY else 1
+    return np.zeros((0, width), dtype=np.float64 if baseline.n_classes else np.float32)
