@@ -3,21 +3,17 @@
 ``model_inputs`` copies the rows into memory; ``row_batches`` leaves memory-mapped
 arrays on disk and reads them batch by batch for training, validation and evaluation.
 
-Reading rows of a memory map makes their pages part of the process's resident memory
-until they are released: over an epoch of random rows that would be the whole file. The
-batches therefore release the pages of every memory map they read from after each batch
-(``PageRelease``); the file stays in the page cache, so reading a page again costs a
-minor fault, not a disk read. Shuffling draws a permutation of the row positions per pass
-(``shuffled_rows``), a few bytes per row, rather than filling a shuffle buffer with one
-tensor per row.
+Reading rows through a memory map would make the file resident in the process over an
+epoch of random rows; the batches read memory-mapped ``.npy`` arrays from their files
+instead (``row_reader``, model/mapped_rows.py), so the file stays in the page cache only.
+Shuffling draws a permutation of the row positions per pass (``shuffled_rows``), a few
+bytes per row, rather than filling a shuffle buffer with one tensor per row.
 """
 
 from __future__ import annotations
 
-import mmap
-import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +24,7 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.model import distribute
+from multimodal_keras.model.mapped_rows import FileRows, PageRelease
 
 
 def check_aligned(encoded: Mapping[str, Any], row_ids: pd.Series) -> None:
@@ -56,48 +53,27 @@ def model_inputs(
     return arrays
 
 
-def memory_map(array: Any) -> mmap.mmap | None:
-    """The memory map whose pages hold ``array``'s values (through views), or None."""
-    base = array
-    while base is not None:
-        if isinstance(base, mmap.mmap):
-            return base
-        base = getattr(base, "base", None)
-    return None
+def row_reader(array: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """A function that reads the rows of ``array`` at some positions into a new array.
 
-
-@dataclass
-class PageRelease:
-    """Releases the process's pages of some memory maps, keeping the file in the page cache.
-
-    ``MADV_DONTNEED`` on a file mapping drops the mapped pages from the process (they stop
-    counting as resident) and leaves the file's pages in the page cache; reading them again
-    maps them back. Concurrent readers of the same maps only fault their pages in again.
+    A memory-mapped ``.npy`` array is read from its file (``FileRows``), not through its
+    map; any other map is read through and its pages released after each read
+    (``PageRelease``); an array in memory is indexed.
     """
+    if isinstance(array, ReadThrough):
+        through = row_reader(array.array)
+        return lambda positions: through(array.sources_of(positions))
+    rows = FileRows.of(array)
+    if rows is not None:
+        return rows.take
+    release = PageRelease.of([array])
 
-    maps: Sequence[mmap.mmap]
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def take(positions: np.ndarray) -> np.ndarray:
+        values = np.asarray(array[positions])  # a copy: indexing with positions
+        release()
+        return values
 
-    @classmethod
-    def of(cls, arrays: Sequence[Any]) -> PageRelease:
-        """The release of the distinct memory maps behind ``arrays`` (none in memory)."""
-        maps: dict[int, mmap.mmap] = {}
-        for array in arrays:
-            mapping = memory_map(array)
-            if mapping is not None:
-                maps[id(mapping)] = mapping
-        return cls(list(maps.values()))
-
-    def __call__(self) -> None:
-        """Drop every page of the maps from the process's resident memory."""
-        if not self.maps or not hasattr(mmap, "MADV_DONTNEED"):
-            return  # not on Linux or macOS: the pages stay until the maps are closed
-        with self._lock:
-            for mapping in self.maps:
-                try:
-                    mapping.madvise(mmap.MADV_DONTNEED)
-                except ValueError:  # closed: nothing left to release
-                    continue
+    return take
 
 
 def index_dtype(size: int) -> np.dtype:
@@ -171,20 +147,16 @@ class RowBatches:
         positions before any row is read (``distribute.worker_rows``).
 
         Rows are shuffled as ``shuffled_rows`` shuffles them, as training in memory does
-        (``train.dataset``), so the batches match. After each batch the pages of the memory
-        maps it read are released (``PageRelease``).
+        (``train.dataset``), so the batches match. Memory-mapped arrays are read from their
+        files (``row_reader``), so no epoch makes them resident.
         """
         names = list(self.arrays)
         arrays = [self.arrays[name] for name in names]
         targets = self.targets
-        release = PageRelease.of([*arrays, targets])
+        readers = [row_reader(array) for array in [*arrays, targets]]
 
         def gather(positions: np.ndarray) -> list[np.ndarray]:
-            # Indexing with positions copies the rows out of the maps before the release.
-            values = [np.asarray(array[positions]) for array in arrays]
-            values.append(np.asarray(targets[positions]))
-            release()
-            return values
+            return [read(positions) for read in readers]
 
         specs = [(array.dtype, array.shape[1:]) for array in [*arrays, targets]]
 
@@ -231,9 +203,12 @@ class ReadThrough:
     def __len__(self) -> int:
         return len(self.array)
 
+    def sources_of(self, positions: np.ndarray) -> np.ndarray:
+        """The rows of ``array`` that rows ``positions`` read."""
+        return self.sources[np.searchsorted(self.positions, positions)]
+
     def __getitem__(self, positions: np.ndarray) -> np.ndarray:
-        found = np.searchsorted(self.positions, positions)
-        return self.array[self.sources[found]]
+        return self.array[self.sources_of(positions)]
 
 
 def row_batches(
