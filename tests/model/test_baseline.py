@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from multimodal_keras.datasets import NumpyDataset  # noqa: E402
 from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
 from multimodal_keras.modalities import MODALITIES  # noqa: E402
 from multimodal_keras.modalities.base import configured_columns  # noqa: E402
@@ -375,3 +376,16 @@ def test_test_rows_are_scored_chunk_by_chunk_as_all_at_once_from_a_frame_or_chun
         ),
         classical.predict(model, prepared["primary_table"].iloc[rows], prepared["features"], rows),
     )
+
+
+def test_the_image_baseline_reads_memory_mapped_pixels_as_pixels_in_memory(base_params, tmp_path):
+    prepared = _prepare(_table(base_params), base_params)
+    pixels = NumpyDataset(filepath=str(tmp_path / "pixels.npy"))
+    pixels.save(prepared["features"]["image"])
+    mapped = prepared | {"features": prepared["features"] | {"image": pixels.load()}}
+    assert isinstance(mapped["features"]["image"], np.memmap)
+
+    in_memory, from_maps = _fit(prepared, base_params), _fit(mapped, base_params)
+
+    assert from_maps.kind == "linear" and from_maps.feature_widths["image"] > 0
+    assert _evaluate(from_maps, mapped, base_params) == _evaluate(in_memory, prepared, base_params)

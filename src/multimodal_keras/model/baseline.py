@@ -34,6 +34,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from multimodal_keras.modalities import MODALITIES, active
 from multimodal_keras.modalities.base import GRADIENT_BOOSTING, LINEAR, ROW_ID
+from multimodal_keras.model.mapped_rows import PageRelease
 from multimodal_keras.tables import TableChunks, seeded_sample
 from multimodal_keras.targets import BINARY, TargetEncoder
 
@@ -192,6 +193,7 @@ def fit(
     settings = dict(params[kind])
     transformer, owners, categorical = column_transformer(columns, kind, settings)
     design = transformer.fit_transform(design_frame(columns, train_rows, features, positions))
+    PageRelease.of(list(features.values()))()  # pixels read through memory maps, if any
     widths = {name: 0 for name in columns}
     for block, modality in owners.items():
         span = transformer.output_indices_[block]
@@ -253,12 +255,14 @@ def predict_rows(
     baseline: Baseline, table: TableChunks, features: Mapping[str, Any], positions: np.ndarray
 ) -> np.ndarray:
     """Outputs for the rows at ``positions`` (sorted) of ``table``, read and predicted chunk
-    by chunk; only the outputs are held for all of them."""
-    outputs = [
-        predict(baseline, rows, features, rows.index.to_numpy())
-        for rows in chunk_rows(table, read_columns(baseline.columns), np.asarray(positions))
-        if len(rows)
-    ]
+    by chunk; only the outputs are held for all of them. The pages of memory-mapped
+    features read for a chunk (image pixels) are released after it."""
+    release = PageRelease.of(list(features.values()))
+    outputs = []
+    for rows in chunk_rows(table, read_columns(baseline.columns), np.asarray(positions)):
+        if len(rows):
+            outputs.append(predict(baseline, rows, features, rows.index.to_numpy()))
+            release()
     if outputs:
         return np.concatenate(outputs)
     width = baseline.n_classes if baseline.n_classes and baseline.task != BINARY else 1
