@@ -7,8 +7,10 @@ large page-cache folios), so an epoch of random rows makes most of the file resi
 as a ``numpy.memmap``) with ``os.preadv`` straight into the batch instead: the file stays
 in the page cache, shared and evictable, and the process holds the batch only. Runs of
 consecutive rows are read in one call each, so rows read in order (evaluation) cost few
-calls. Where an array's rows cannot be read from its file (no file, rows not contiguous),
-``PageRelease`` drops the pages of its map after each read.
+calls. A file the page cache does not hold yet (``NumpyDataset`` may write through and
+drop it) is read into it ahead (``POSIX_FADV_WILLNEED``): random rows would otherwise cost
+a disk read each. Where an array's rows cannot be read from its file (no file, rows not
+contiguous), ``PageRelease`` drops the pages of its map after each read.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class FileRows:
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
         self._descriptor = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._descriptor)
+        if hasattr(os, "posix_fadvise"):  # Linux: start reading the rows into the page cache
+            os.posix_fadvise(self._descriptor, offset, stride * shape[0], os.POSIX_FADV_WILLNEED)
 
     @classmethod
     def of(cls, array: Any) -> FileRows | None:
