@@ -32,7 +32,7 @@ from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
 )
 from multimodal_keras.splitting import TRAIN, split_positions  # noqa: E402
 from multimodal_keras.synthetic import make_table  # noqa: E402
-from multimodal_keras.tables import as_chunks  # noqa: E402
+from multimodal_keras.tables import as_chunks, seeded_sample  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
 
 # Nearly every test fits a baseline (scikit-learn) model.
@@ -333,6 +333,10 @@ def test_beyond_fit_rows_a_seeded_sample_of_training_rows_only_is_fitted_however
     assert len(sample) == fit_rows
     assert set(sample.index) <= set(train.tolist())
     assert sample.index.is_monotonic_increasing
+    drawn = seeded_sample(
+        [prepared["primary_table"].iloc[train]], "row_id", fit_rows, params["seed"]
+    )
+    np.testing.assert_array_equal(sample.index, drawn.index)
     for chunk_rows in (11, 64):
         again = classical.training_sample(
             as_chunks(prepared["primary_table"], chunk_rows),

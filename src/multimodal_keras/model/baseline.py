@@ -120,9 +120,20 @@ def training_sample(
 ) -> pd.DataFrame:
     """At most ``size`` of the rows at ``positions`` (``tables.seeded_sample``), with the row
     id and the baseline's raw ``columns`` only, indexed by position: every row, in order,
-    when there are at most ``size``."""
-    chunks = chunk_rows(table, read_columns(columns), np.sort(positions))
-    return seeded_sample(chunks, ROW_ID, int(size), int(seed))
+    when there are at most ``size``.
+
+    The sample is drawn from the row ids alone; a second pass reads the chosen rows'
+    columns, so memory holds the sample and one chunk, not the candidates of the draw.
+    """
+    positions = np.sort(np.asarray(positions))
+    chosen = positions
+    if len(positions) > size:
+        ids = chunk_rows(table, [ROW_ID], positions)
+        chosen = seeded_sample(ids, ROW_ID, int(size), int(seed)).index.to_numpy()
+    parts = list(chunk_rows(table, read_columns(columns), chosen))
+    if not parts:  # a table of no rows
+        return table.frame(read_columns(columns))
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
 def choose_kind(columns: Mapping[str, list[str]]) -> str:
