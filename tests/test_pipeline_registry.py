@@ -89,6 +89,7 @@ def test_default_pipeline_trains_evaluates_exports_and_reports_but_neither_score
             "training",
             "evaluation",
             "baseline",
+            "processing",
             "modality_importance",
             "reporting",
             *MODALITIES,

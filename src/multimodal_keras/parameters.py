@@ -101,6 +101,7 @@ class LinearBaseline(Options):
 
 
 class Baseline(Options):
+    fit_rows: Positive
     gradient_boosting: dict[str, Any]  # keyword arguments, checked by scikit-learn
     linear: LinearBaseline
 

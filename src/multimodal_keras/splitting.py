@@ -185,4 +185,5 @@ def assign_splits(
 
 def split_positions(assignments: pd.DataFrame, name: str) -> np.ndarray:
     """Positions, in primary-table order, of the rows assigned to one split."""
-    return np.flatnonzero(assignments["split"].to_numpy() == name)
+    # Compared as a column: a string column's to_numpy() would make one object per row.
+    return np.flatnonzero((assignments["split"] == name).to_numpy(bool, na_value=False))

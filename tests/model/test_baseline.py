@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from multimodal_keras.datasets import NumpyDataset  # noqa: E402
 from multimodal_keras.errors import MultimodalKerasError  # noqa: E402
 from multimodal_keras.modalities import MODALITIES  # noqa: E402
 from multimodal_keras.modalities.base import configured_columns  # noqa: E402
@@ -31,6 +32,7 @@ from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
 )
 from multimodal_keras.splitting import TRAIN, split_positions  # noqa: E402
 from multimodal_keras.synthetic import make_table  # noqa: E402
+from multimodal_keras.tables import as_chunks, seeded_sample  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
 
 # Nearly every test fits a baseline (scikit-learn) model.
@@ -97,6 +99,7 @@ def _fit(prepared: dict[str, Any], params: dict[str, Any]) -> classical.Baseline
         prepared["encoded_target"],
         prepared["target_encoder"],
         params["baseline"],
+        params["processing"],
         params["seed"],
         **{f"{name}_preprocessor": value for name, value in prepared["preprocessors"].items()},
         **{f"{name}_features": value for name, value in prepared["features"].items()},
@@ -108,13 +111,16 @@ def _encoders(model: classical.Baseline, modality: str) -> list[Any]:
     return [block[-1] for block in model.fitted_blocks(modality)]
 
 
-def _evaluate(model: classical.Baseline, prepared: dict[str, Any]) -> dict[str, Any]:
+def _evaluate(
+    model: classical.Baseline, prepared: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
     return evaluate_baseline(
         model,
         prepared["target_encoder"],
         prepared["encoded_target"],
         prepared["split_assignments"],
         prepared["primary_table"],
+        params["processing"],
         **prepared["features"],
     )
 
@@ -213,7 +219,7 @@ def test_outputs_are_shaped_like_the_keras_model_outputs(base_params, task, clas
 
 def test_baseline_metrics_have_the_model_metric_names(base_params):
     prepared = _prepare(_table(base_params), base_params)
-    metrics = _evaluate(_fit(prepared, base_params), prepared)
+    metrics = _evaluate(_fit(prepared, base_params), prepared, base_params)
     model_names = classification_metrics(np.array([0, 1]), np.eye(2), 2).keys()
     assert metrics["baseline"].keys() == model_names
     assert metrics["test_rows"] == len(split_positions(prepared["split_assignments"], "test"))
@@ -276,3 +282,121 @@ def test_the_baseline_does_not_move_with_the_models_encodings(base_params):
         test_rows = prepared["primary_table"].iloc[rows]
         scores.append(classical.predict(model, test_rows, prepared["features"], rows))
     np.testing.assert_allclose(scores[0], scores[1])
+
+
+def _with(params: dict[str, Any], fit_rows: int | None = None, chunk_rows: int | None = None):
+    changed = copy.deepcopy(params)
+    if fit_rows is not None:
+        changed["baseline"]["fit_rows"] = fit_rows
+    if chunk_rows is not None:
+        changed["processing"]["chunk_rows"] = chunk_rows
+    return changed
+
+
+@pytest.mark.parametrize("modalities", ["tabular", "all"])
+def test_up_to_fit_rows_training_rows_the_baseline_is_the_one_fitted_on_all_of_them(
+    base_params, modalities
+):
+    params = _params(base_params, **({"text": [], "image": []} if modalities == "tabular" else {}))
+    prepared = _prepare(_table(params), params)
+    train = split_positions(prepared["split_assignments"], TRAIN)
+    test = split_positions(prepared["split_assignments"], "test")
+    everything = classical.fit(
+        prepared["primary_table"].iloc[train],
+        prepared["features"],
+        train,
+        prepared["encoded_target"]["target"].to_numpy()[train],
+        prepared["preprocessors"],
+        prepared["target_encoder"],
+        params["baseline"],
+        params["seed"],
+    )
+    want = classical.predict(
+        everything, prepared["primary_table"].iloc[test], prepared["features"], test
+    )
+
+    test_rows = prepared["primary_table"].iloc[test]
+    for changed in (_with(params, fit_rows=len(train)), _with(params, chunk_rows=7)):
+        got = _fit(prepared, changed)
+        np.testing.assert_array_equal(
+            classical.predict(got, test_rows, prepared["features"], test), want
+        )
+
+
+def test_beyond_fit_rows_a_seeded_sample_of_training_rows_only_is_fitted_however_chunked(
+    base_params,
+):
+    params = _params(base_params, text=[], image=[])
+    prepared = _prepare(_table(params, rows=300), params)
+    train = split_positions(prepared["split_assignments"], TRAIN)
+    fit_rows = len(train) // 3
+    sample = classical.training_sample(
+        as_chunks(prepared["primary_table"], 1000),
+        classical.raw_columns(prepared["preprocessors"]),
+        train,
+        fit_rows,
+        params["seed"],
+    )
+    assert len(sample) == fit_rows
+    assert set(sample.index) <= set(train.tolist())
+    assert sample.index.is_monotonic_increasing
+    drawn = seeded_sample(
+        [prepared["primary_table"].iloc[train]], "row_id", fit_rows, params["seed"]
+    )
+    np.testing.assert_array_equal(sample.index, drawn.index)
+    for chunk_rows in (11, 64):
+        again = classical.training_sample(
+            as_chunks(prepared["primary_table"], chunk_rows),
+            classical.raw_columns(prepared["preprocessors"]),
+            train,
+            fit_rows,
+            params["seed"],
+        )
+        pd.testing.assert_frame_equal(again, sample)
+
+    models = [
+        _fit(prepared, _with(params, fit_rows=fit_rows, chunk_rows=chunk_rows))
+        for chunk_rows in (11, 64)
+    ]
+    test = split_positions(prepared["split_assignments"], "test")
+    rows = prepared["primary_table"].iloc[test]
+    outputs = [classical.predict(model, rows, prepared["features"], test) for model in models]
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    full = classical.predict(_fit(prepared, params), rows, prepared["features"], test)
+    assert not np.array_equal(outputs[0], full)
+
+
+def test_test_rows_are_scored_chunk_by_chunk_as_all_at_once_from_a_frame_or_chunks(base_params):
+    prepared = _prepare(_table(base_params), base_params)
+    model = _fit(prepared, base_params)
+    whole = _evaluate(model, prepared, base_params)
+
+    small_chunks = _with(base_params, chunk_rows=9)
+    chunked = _evaluate(model, prepared, small_chunks)
+    streamed = _evaluate(
+        model,
+        prepared | {"primary_table": as_chunks(prepared["primary_table"], 13)},
+        small_chunks,
+    )
+
+    assert chunked == whole and streamed == whole
+    rows = split_positions(prepared["split_assignments"], "test")
+    np.testing.assert_allclose(
+        classical.predict_rows(
+            model, as_chunks(prepared["primary_table"], 9), prepared["features"], rows
+        ),
+        classical.predict(model, prepared["primary_table"].iloc[rows], prepared["features"], rows),
+    )
+
+
+def test_the_image_baseline_reads_memory_mapped_pixels_as_pixels_in_memory(base_params, tmp_path):
+    prepared = _prepare(_table(base_params), base_params)
+    pixels = NumpyDataset(filepath=str(tmp_path / "pixels.npy"))
+    pixels.save(prepared["features"]["image"])
+    mapped = prepared | {"features": prepared["features"] | {"image": pixels.load()}}
+    assert isinstance(mapped["features"]["image"], np.memmap)
+
+    in_memory, from_maps = _fit(prepared, base_params), _fit(mapped, base_params)
+
+    assert from_maps.kind == "linear" and from_maps.feature_widths["image"] > 0
+    assert _evaluate(from_maps, mapped, base_params) == _evaluate(in_memory, prepared, base_params)

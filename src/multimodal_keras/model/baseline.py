@@ -10,7 +10,8 @@ one estimator reads what it makes:
   standardised numbers, a TF-IDF of each text column and the images averaged down to a few
   pixels and flattened.
 
-The transformers and the estimator are fitted on the training rows only, and read none of
+The transformers and the estimator are fitted on the training rows only (on a seeded sample of
+at most ``baseline.fit_rows`` of them, ``training_sample``), and read none of
 the model's preprocessors, so the baseline's score does not move with the model's encoding
 settings. Images are the one exception to raw columns: their transformer reads the decoded
 pixels that ``image.transform`` wrote (see ``image.baseline_columns``).
@@ -21,7 +22,7 @@ function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +33,22 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from multimodal_keras.modalities import MODALITIES, active
-from multimodal_keras.modalities.base import GRADIENT_BOOSTING, LINEAR
+from multimodal_keras.modalities.base import GRADIENT_BOOSTING, LINEAR, ROW_ID
+from multimodal_keras.model.mapped_rows import PageRelease
+from multimodal_keras.tables import TableChunks, seeded_sample
 from multimodal_keras.targets import BINARY, TargetEncoder
 
-__all__ = ["GRADIENT_BOOSTING", "LINEAR", "Baseline", "choose_kind", "fit", "predict"]
+__all__ = [
+    "GRADIENT_BOOSTING",
+    "LINEAR",
+    "Baseline",
+    "choose_kind",
+    "fit",
+    "predict",
+    "predict_rows",
+    "raw_columns",
+    "training_sample",
+]
 
 
 @dataclass
@@ -67,6 +80,60 @@ class Baseline:
             for block, owner in self.block_modalities.items()
             if owner == modality
         ]
+
+
+def raw_columns(preprocessors: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The primary table's columns each modality in use reads, by modality."""
+    return {
+        name: MODALITIES[name].raw_columns(preprocessor)
+        for name, preprocessor in active(preprocessors).items()
+    }
+
+
+def read_columns(columns: Mapping[str, list[str]]) -> list[str]:
+    """The primary table's columns the baseline reads: the row id and every raw column."""
+    wanted = [ROW_ID, *(name for names in columns.values() for name in names)]
+    return list(dict.fromkeys(wanted))
+
+
+def rows_within(positions: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The (sorted) ``positions`` from ``start`` up to ``stop``."""
+    return positions[np.searchsorted(positions, start) : np.searchsorted(positions, stop)]
+
+
+def chunk_rows(
+    table: TableChunks, columns: list[str], positions: np.ndarray
+) -> Iterator[pd.DataFrame]:
+    """The rows at ``positions`` (sorted) of ``columns``, chunk by chunk, indexed by position."""
+    for chunk in table.chunks(columns):
+        if len(chunk):
+            kept = rows_within(positions, chunk.index[0], chunk.index[-1] + 1)
+            yield chunk.loc[kept]
+
+
+def training_sample(
+    table: TableChunks,
+    columns: Mapping[str, list[str]],
+    positions: np.ndarray,
+    size: int,
+    seed: int,
+) -> pd.DataFrame:
+    """At most ``size`` of the rows at ``positions`` (``tables.seeded_sample``), with the row
+    id and the baseline's raw ``columns`` only, indexed by position: every row, in order,
+    when there are at most ``size``.
+
+    The sample is drawn from the row ids alone; a second pass reads the chosen rows'
+    columns, so memory holds the sample and one chunk, not the candidates of the draw.
+    """
+    positions = np.sort(np.asarray(positions))
+    chosen = positions
+    if len(positions) > size:
+        ids = chunk_rows(table, [ROW_ID], positions)
+        chosen = seeded_sample(ids, ROW_ID, int(size), int(seed)).index.to_numpy()
+    parts = list(chunk_rows(table, read_columns(columns), chosen))
+    if not parts:  # a table of no rows
+        return table.frame(read_columns(columns))
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
 def choose_kind(columns: Mapping[str, list[str]]) -> str:
@@ -132,14 +199,12 @@ def fit(
         params: ``params:baseline``: settings of the gradient-boosting and linear baselines.
         seed: The project seed.
     """
-    columns = {
-        name: MODALITIES[name].raw_columns(preprocessor)
-        for name, preprocessor in active(preprocessors).items()
-    }
+    columns = raw_columns(preprocessors)
     kind = choose_kind(columns)
     settings = dict(params[kind])
     transformer, owners, categorical = column_transformer(columns, kind, settings)
     design = transformer.fit_transform(design_frame(columns, train_rows, features, positions))
+    PageRelease.of(list(features.values()))()  # pixels read through memory maps, if any
     widths = {name: 0 for name in columns}
     for block, modality in owners.items():
         span = transformer.output_indices_[block]
@@ -195,3 +260,21 @@ def predict(
         design
     )
     return probabilities[:, 1:] if baseline.task == BINARY else probabilities
+
+
+def predict_rows(
+    baseline: Baseline, table: TableChunks, features: Mapping[str, Any], positions: np.ndarray
+) -> np.ndarray:
+    """Outputs for the rows at ``positions`` (sorted) of ``table``, read and predicted chunk
+    by chunk; only the outputs are held for all of them. The pages of memory-mapped
+    features read for a chunk (image pixels) are released after it."""
+    release = PageRelease.of(list(features.values()))
+    outputs = []
+    for rows in chunk_rows(table, read_columns(baseline.columns), np.asarray(positions)):
+        if len(rows):
+            outputs.append(predict(baseline, rows, features, rows.index.to_numpy()))
+            release()
+    if outputs:
+        return np.concatenate(outputs)
+    width = baseline.n_classes if baseline.n_classes and baseline.task != BINARY else 1
+    return np.zeros((0, width), dtype=np.float64 if baseline.n_classes else np.float32)

@@ -2,11 +2,17 @@
 
 ``model_inputs`` copies the rows into memory; ``row_batches`` leaves memory-mapped
 arrays on disk and reads them batch by batch for training, validation and evaluation.
+
+Reading rows through a memory map would make the file resident in the process over an
+epoch of random rows; the batches read memory-mapped ``.npy`` arrays from their files
+instead (``row_reader``, model/mapped_rows.py), so the file stays in the page cache only.
+Shuffling draws a permutation of the row positions per pass (``shuffled_rows``), a few
+bytes per row, rather than filling a shuffle buffer with one tensor per row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +24,7 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.model import distribute
+from multimodal_keras.model.mapped_rows import FileRows, PageRelease
 
 
 def check_aligned(encoded: Mapping[str, Any], row_ids: pd.Series) -> None:
@@ -44,6 +51,55 @@ def model_inputs(
         values = MODALITIES[name].model_input(encoded[name])
         arrays[name] = values if positions is None else values[positions]
     return arrays
+
+
+def row_reader(array: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """A function that reads the rows of ``array`` at some positions into a new array.
+
+    A memory-mapped ``.npy`` array is read from its file (``FileRows``), not through its
+    map; any other map is read through and its pages released after each read
+    (``PageRelease``); an array in memory is indexed.
+    """
+    if isinstance(array, ReadThrough):
+        through = row_reader(array.array)
+        return lambda positions: through(array.sources_of(positions))
+    rows = FileRows.of(array)
+    if rows is not None:
+        return rows.take
+    release = PageRelease.of([array])
+
+    def take(positions: np.ndarray) -> np.ndarray:
+        values = np.asarray(array[positions])  # a copy: indexing with positions
+        release()
+        return values
+
+    return take
+
+
+def index_dtype(size: int) -> np.dtype:
+    """The smallest of int32 and int64 that holds positions below ``size``."""
+    return np.dtype(np.int32 if size <= np.iinfo(np.int32).max else np.int64)
+
+
+def shuffled_rows(positions: np.ndarray, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """One element per position: in order, or shuffled anew on every pass from the seed.
+
+    Each pass draws one number from the seeded ``Dataset.random`` (new on every iteration,
+    and on every repetition) and permutes the positions with it in one stateless shuffle,
+    so the passes are the same given the seed and memory holds the positions twice at most.
+    """
+    values = np.asarray(positions)
+    values = tf.constant(values.astype(index_dtype(int(values.max(initial=0)) + 1)))
+    if shuffle_seed is None:
+        return tf.data.Dataset.from_tensor_slices(values)
+    seed = tf.constant(int(shuffle_seed), tf.int64)
+
+    def permuted(draw: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(values, seed=tf.stack([seed, draw]))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    passes = tf.data.Dataset.random(seed=int(shuffle_seed), rerandomize_each_iteration=True)
+    return passes.take(1).flat_map(permuted)
 
 
 @dataclass(frozen=True)
@@ -74,9 +130,9 @@ class RowBatches:
         Nothing is read: a batch reads each of its rows from the row the permutation puts
         there, as it reads any other row.
         """
-        source = np.arange(len(self.targets))
-        source[self.positions] = self.positions[np.asarray(permutation)]
-        reordered = ReadThrough(self.arrays[name], source)
+        order = np.argsort(self.positions, kind="stable")
+        sources = self.positions[np.asarray(permutation)]
+        reordered = ReadThrough(self.arrays[name], self.positions[order], sources[order])
         return replace(self, arrays={**self.arrays, name: reordered})
 
     def dataset(
@@ -90,15 +146,17 @@ class RowBatches:
         With a ``shard``, one input pipeline's endless share of the rows, taken as row
         positions before any row is read (``distribute.worker_rows``).
 
-        Shuffling row positions with ``Dataset.shuffle`` draws the same order as
-        shuffling the rows themselves would, so batches match in-memory training's.
+        Rows are shuffled as ``shuffled_rows`` shuffles them, as training in memory does
+        (``train.dataset``), so the batches match. Memory-mapped arrays are read from their
+        files (``row_reader``), so no epoch makes them resident.
         """
         names = list(self.arrays)
         arrays = [self.arrays[name] for name in names]
         targets = self.targets
+        readers = [row_reader(array) for array in [*arrays, targets]]
 
         def gather(positions: np.ndarray) -> list[np.ndarray]:
-            return [array[positions] for array in arrays] + [targets[positions]]
+            return [read(positions) for read in readers]
 
         specs = [(array.dtype, array.shape[1:]) for array in [*arrays, targets]]
 
@@ -111,10 +169,7 @@ class RowBatches:
                 tensor.set_shape((None, *shape))
             return dict(zip(names, tensors[:-1], strict=True)), tensors[-1]
 
-        rows = tf.data.Dataset.from_tensor_slices(self.positions.astype(np.int64))
-        if shuffle_seed is not None:
-            rows = rows.shuffle(len(self), seed=shuffle_seed, reshuffle_each_iteration=True)
-        rows = distribute.worker_rows(rows, shard)
+        rows = distribute.worker_rows(shuffled_rows(self.positions, shuffle_seed), shard)
         return (
             rows.batch(batch_size)
             .map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -124,10 +179,18 @@ class RowBatches:
 
 @dataclass(frozen=True)
 class ReadThrough:
-    """An array whose row ``i`` is ``array``'s row ``source[i]``, read only when indexed."""
+    """An array whose row ``positions[k]`` is ``array``'s row ``sources[k]``, read only when
+    indexed, and only at those (sorted) positions; it holds two numbers per row of the
+    subset, none per row of the table."""
 
     array: np.ndarray
-    source: np.ndarray
+    positions: np.ndarray
+    sources: np.ndarray
+
+    @property
+    def base(self) -> np.ndarray:
+        """The array read through, for ``memory_map``."""
+        return self.array
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -140,8 +203,12 @@ class ReadThrough:
     def __len__(self) -> int:
         return len(self.array)
 
+    def sources_of(self, positions: np.ndarray) -> np.ndarray:
+        """The rows of ``array`` that rows ``positions`` read."""
+        return self.sources[np.searchsorted(self.positions, positions)]
+
     def __getitem__(self, positions: np.ndarray) -> np.ndarray:
-        return self.array[self.source[positions]]
+        return self.array[self.sources_of(positions)]
 
 
 def row_batches(

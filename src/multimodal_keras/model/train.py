@@ -13,11 +13,10 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.utils.class_weight import compute_class_weight
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.model import distribute
-from multimodal_keras.model.inputs import RowBatches
+from multimodal_keras.model.inputs import RowBatches, shuffled_rows
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, TargetEncoder
 
 logger = logging.getLogger(__name__)
@@ -161,15 +160,21 @@ def compile_model(model: keras.Model, target: TargetEncoder, params: Mapping[str
 def class_weights(
     setting: str | Mapping[Any, float] | None, target: TargetEncoder, y_train: np.ndarray
 ) -> dict[int, float] | None:
-    """Class weights from the configuration: none, 'balanced', or a weight per class label."""
+    """Class weights from the configuration: none, 'balanced', or a weight per class label.
+
+    'balanced' weighs each class present by the training rows over (classes present times
+    its rows), as scikit-learn's ``compute_class_weight`` does, from one count per class;
+    classes absent from the training rows weigh 1.
+    """
     if not setting or not target.is_classification:
         return None
     if setting == "balanced":
-        classes = np.arange(len(target.classes))
-        present = np.unique(y_train)
-        weights = compute_class_weight("balanced", classes=present, y=y_train)
+        classes = len(target.classes)
+        counts = np.bincount(np.asarray(y_train).astype(np.intp, copy=False), minlength=classes)
+        present = np.flatnonzero(counts)
+        weights = counts.sum() / (len(present) * counts[present].astype(np.float64))
         by_class = dict(zip(present.tolist(), weights.tolist(), strict=True))
-        return {int(c): float(by_class.get(c, 1.0)) for c in classes}
+        return {c: float(by_class.get(c, 1.0)) for c in range(classes)}
     labels = {str(label): index for index, label in enumerate(target.classes)}
     return {labels[str(label)]: float(weight) for label, weight in setting.items()}
 
@@ -181,15 +186,20 @@ def dataset(
     shuffle_seed: int | None = None,
     shard: distribute.Shard | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (inputs, targets), shuffled with a fixed seed for training.
+    """Batches of (inputs, targets) held in memory, shuffled with a fixed seed for training.
 
-    With a ``shard``, one input pipeline's endless share of the rows (``distribute.worker_rows``).
+    The rows are shuffled as ``RowBatches`` shuffles them (``inputs.shuffled_rows``), so
+    both give the same batches. With a ``shard``, one input pipeline's endless share of
+    the rows (``distribute.worker_rows``).
     """
-    data = tf.data.Dataset.from_tensor_slices((dict(inputs), targets))
-    if shuffle_seed is not None:
-        data = data.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
-    data = distribute.worker_rows(data, shard)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    values = tf.nest.map_structure(tf.convert_to_tensor, (dict(inputs), targets))
+    rows = shuffled_rows(np.arange(len(targets)), shuffle_seed)
+    rows = distribute.worker_rows(rows, shard)
+
+    def gather(positions: tf.Tensor) -> Any:
+        return tf.nest.map_structure(lambda tensor: tf.gather(tensor, positions), values)
+
+    return rows.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 def as_dataset(
@@ -207,6 +217,11 @@ def as_dataset(
 def row_targets(rows: Rows) -> np.ndarray:
     """The targets of the rows, in memory."""
     return rows.row_targets if isinstance(rows, RowBatches) else rows[1]
+
+
+def row_count(rows: Rows) -> int:
+    """How many rows there are, without reading them."""
+    return len(rows) if isinstance(rows, RowBatches) else len(rows[1])
 
 
 def progress_verbosity(setting: str | int) -> int:
@@ -270,9 +285,11 @@ def fit_model(
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         compile_model(model, target, params)
-    batch_size = batch_size_for(params, len(row_targets(train)))
+    batch_size = batch_size_for(params, row_count(train))
     watching = training_callbacks(target, params)
-    weights = class_weights(params.get("class_weight"), target, row_targets(train))
+    weighting = params.get("class_weight")
+    # The training rows' targets are read only to count the classes, when weights ask it.
+    weights = class_weights(weighting, target, row_targets(train)) if weighting else None
     setting = params.get("verbose", "auto")
     verbose = progress_verbosity(setting)
     if setting == "auto" and verbose == 0:
@@ -282,7 +299,7 @@ def fit_model(
             model,
             strategy,
             lambda shard, size: as_dataset(train, size, shuffle_seed=seed, shard=shard),
-            len(row_targets(train)),
+            row_count(train),
             batch_size,
             as_dataset(validation, batch_size),
             int(params["epochs"]),

@@ -24,6 +24,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "encoded_target": "encoded_target",
                     "target_encoder": "target_encoder",
                     "baseline": "params:baseline",
+                    "processing": "params:processing",
                     "seed": "params:seed",
                     **{
                         f"{name}{PREPROCESSOR_SUFFIX}": f"{name}.preprocessor"
@@ -42,6 +43,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "encoded_target": "encoded_target",
                     "split_assignments": "split_assignments",
                     "primary_table": "primary_table",
+                    "processing": "params:processing",
                     **per_modality("{}.features"),
                 },
                 outputs="baseline_metrics",
