@@ -532,8 +532,7 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = ["## Stages", ""]
-    lines += stage_table(results)
+    lines = ["## Stages", "", *stage_table(results)] if "stages" in results else []
     if "images" in results:
         runs = results["images"]["runs"]
         count = results["images"]["images"]
