@@ -114,36 +114,8 @@ def make_benchmark_table(
         image_size: Width and height of the PNGs.
     """
     rng = np.random.default_rng(seed)
-    table: dict[str, Any] = {}
-    score = np.zeros(rows)
-    for name in columns.get("categorical", []):
-        levels = int(spec["categorical"]["levels"])
-        weights = rng.dirichlet(np.full(levels, float(spec["categorical"]["concentration"])))
-        codes = rng.choice(levels, size=rows, p=weights)
-        effects = rng.normal(0.0, float(spec["categorical"]["effect"]), size=levels)
-        labels = np.asarray([f"{name}_{level}" for level in range(levels)], dtype=object)
-        values = pd.Series(labels[codes], dtype="string")
-        values[rng.random(rows) < float(spec["missing_rate"])] = pd.NA
-        table[name], score = values, score + effects[codes]
-    for position, name in enumerate(columns.get("numerical", [])):
-        z = rng.standard_normal(rows)
-        signal = z if position % 2 == 0 else (z**2 - 1.0) / np.sqrt(2.0)
-        values = float(spec["numerical"]["location"]) + float(spec["numerical"]["scale"]) * z
-        values[rng.random(rows) < float(spec["missing_rate"])] = np.nan
-        table[name] = values
-        score = score + float(spec["numerical"]["effect"]) * signal
-    for name in columns.get("text", []):
-        text, contribution = _texts(rng, rows, spec["text"])
-        table[name] = pd.Series(pd.arrays.ArrowStringArray(text)).astype("string")
-        score = score + contribution
-    for position, name in enumerate(columns.get("image", [])):
-        colours = [list(colour) for colour in spec["image"]["colours"]]
-        images, codes = png_images(rows, image_size, seed * 101 + position, colours)
-        effects = np.asarray(spec["image"]["colour_effects"], dtype=float)
-        table[name] = pd.Series(images, dtype=object)
-        score = score + effects[codes]
-    score = score + rng.normal(0.0, float(spec["noise"]), size=rows)
-    frame = pd.DataFrame(table)
+    categories = _category_levels(rng, columns.get("categorical", []), spec["categorical"])
+    frame, score = _rows(rng, columns, rows, spec, categories, image_size)
     frame[TARGET] = (score > np.median(score)).astype(np.int64)
     return frame
 
