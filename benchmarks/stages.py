@@ -29,6 +29,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from multimodal_keras.tables import as_frame  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -242,7 +244,7 @@ def _seed_stages(catalog: Any, params: dict[str, Any], inputs: _Inputs) -> list[
     from multimodal_keras.model.inputs import model_inputs
 
     rows: list[dict[str, Any]] = []
-    frame = catalog.load("raw_table")
+    frame = as_frame(catalog.load("raw_table"))  # the seed reads the whole table
     columns = {name: configured_columns(params[name]) for name in MODALITIES}
     for column in columns["text"]:
         frame[column] = frame[column].astype(object)  # the seed's frames hold Python strings
@@ -323,7 +325,7 @@ def images(project: Path, options: dict[str, Any]) -> dict[str, Any]:
     from multimodal_keras.modalities.image import decode_and_resize
 
     catalog, params = _session(project)
-    primary = catalog.load("primary_table")
+    primary = as_frame(catalog.load("primary_table"))
     preprocessor = catalog.load("image.preprocessor")
     columns = preprocessor.columns
     count = len(primary) * len(columns)
