@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.scratch_project import PROJECT_ROOT, subprocess_environment
+from tests.scratch_project import PROJECT_ROOT, run_in
 
 pytestmark = pytest.mark.integration
 
@@ -27,21 +25,14 @@ def ran(node: str, log: str) -> bool:
 @pytest.mark.slow
 def test_benchmark_command_runs_on_a_tiny_table(tmp_path: Path):
     output = tmp_path / "results.json"
-    command = [
-        sys.executable,
+    finished = run_in(
+        PROJECT_ROOT,
         str(PROJECT_ROOT / "benchmarks" / "run.py"),
         *("--rows", "120", "--categorical", "1", "--numerical", "1"),
         *("--image-size", "16", "--repeats", "1", "--pipeline-repeats", "1"),
         *("--skip", "steps", "memory", "scale"),
         *("--workdir", str(tmp_path / "work"), "--output", str(output)),
-    ]
-    finished = subprocess.run(
-        command,
-        env=subprocess_environment(),
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
 
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]

@@ -7,7 +7,6 @@ figures (``python benchmarks/run.py --scale-rows ...`` measures those).
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.scratch_project import PROJECT_ROOT, subprocess_environment
+from tests.scratch_project import PROJECT_ROOT, run_in
 
 sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
 import run  # noqa: E402
@@ -77,21 +76,14 @@ def test_the_scale_targets_cover_every_size_and_the_time_per_row():
 @pytest.mark.slow
 def test_the_scale_group_runs_one_project_per_size(tmp_path: Path):
     output = tmp_path / "results.json"
-    command = [
-        sys.executable,
+    finished = run_in(
+        PROJECT_ROOT,
         str(PROJECT_ROOT / "benchmarks" / "run.py"),
         *("--rows", "100", "--categorical", "1", "--numerical", "1", "--image-size", "16"),
         *("--skip", "stages", "steps", "images", "memory", "pipeline"),
         *("--scale-rows", "600", "300", "--scale-group-rows", "200"),
         *("--workdir", str(tmp_path / "work"), "--output", str(output)),
-    ]
-    finished = subprocess.run(
-        command,
-        env=subprocess_environment(),
-        capture_output=True,
-        text=True,
         timeout=600,
-        check=False,
     )
 
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
