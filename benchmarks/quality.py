@@ -235,7 +235,9 @@ def hist_gradient_boosting(
         kept = values["train"].value_counts().index[: HGB["max_bins"] - 1]
         dtype = pd.CategoricalDtype(list(kept))
         for name, frame in frames.items():
-            frame[column] = values[name].astype(object).astype(dtype)
+            # Categories beyond the kept ones are missing, as HistGradientBoosting reads them.
+            known = values[name].where(values[name].isin(kept))
+            frame[column] = known.astype(object).astype(dtype)
     for column in table.columns["numerical"]:
         for name, part in (("train", train), ("test", test)):
             frames[name][column] = pd.to_numeric(part[column], errors="coerce").astype(float)
