@@ -177,6 +177,14 @@ class Wide(Options):
     enabled: bool
 
 
+ModalityName = Literal[tuple(MODALITIES)]  # type: ignore[valid-type]
+
+
+class Ensemble(Options):
+    members: Positive
+    own_towers: list[ModalityName]
+
+
 @cache
 def schema() -> type[BaseModel]:
     """The whole parameters' schema, with each registered modality's blocks."""
@@ -186,7 +194,12 @@ def schema() -> type[BaseModel]:
         **{name: (module.TowerOptions, ...) for name, module in MODALITIES.items()},
     )
     model = create_model(
-        "Model", __base__=Options, towers=(towers, ...), fusion=(Fusion, ...), wide=(Wide, ...)
+        "Model",
+        __base__=Options,
+        towers=(towers, ...),
+        fusion=(Fusion, ...),
+        wide=(Wide, ...),
+        ensemble=(Ensemble, ...),
     )
     return create_model(
         "Parameters",

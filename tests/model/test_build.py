@@ -68,10 +68,12 @@ def test_model_has_one_input_per_active_modality_and_the_tasks_head(fitted, subs
     model = assemble_model(preprocessors, target, fitted["model"])
 
     assert sorted(tensor.name for tensor in model.inputs) == sorted(subset)
-    head = model.get_layer("prediction")
     units, activation = HEADS[task]
-    assert head.units == units
-    assert head.activation.__name__ == activation
+    assert model.get_layer("prediction").activation.__name__ == activation
+    assert model.get_layer("members").output.shape[1:] == (
+        fitted["model"]["ensemble"]["members"],
+        units,
+    )
     outputs = model.predict({name: fitted["arrays"][name] for name in subset}, verbose=0)
     assert outputs.shape == (ROWS, units)
     assert np.isfinite(outputs).all()
@@ -120,9 +122,9 @@ def test_embedding_categorical_and_convolutional_text_towers_predict(
 
     model = assemble_model(preprocessors, target, small_parameters["model"])
 
-    assert model.get_layer("categorical_embedding").input_dim == (
-        preprocessors["categorical"].table_size
-    )
+    # Each member owns a copy of the categorical tower.
+    embedding = model.get_layer("member_0_categorical").get_layer("categorical_embedding")
+    assert embedding.input_dim == (preprocessors["categorical"].table_size)
     assert model.get_layer("text_conv_per_column") is not None
     outputs = model.predict(model_arrays(preprocessors, table), verbose=0)
     assert outputs.shape == (ROWS, 3)
@@ -148,19 +150,29 @@ def test_model_has_no_lambda_layer_and_reloads_with_safe_mode_on(fitted, tmp_pat
     )
 
 
-def test_wide_path_feeds_the_encoded_features_to_the_head_beside_the_deep_part(fitted):
+def _sources(layer: keras.layers.Layer) -> set[str]:
+    return {tensor._keras_history.operation.name for tensor in layer.input}
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_wide_path_feeds_the_encoded_features_to_the_head_beside_the_deep_part(fitted, members):
     target = fit_target_encoder(TARGETS[BINARY], BINARY)
-    wide_on = dict(fitted["model"], wide={"enabled": True})
-    wide_off = dict(fitted["model"], wide={"enabled": False})
+    ensemble = {"members": members}
+    wide_on = dict(fitted["model"], wide={"enabled": True}, ensemble=ensemble)
+    wide_off = dict(fitted["model"], wide={"enabled": False}, ensemble=ensemble)
 
     with_wide = assemble_model(fitted["active"], target, wide_on)
     without = assemble_model(fitted["active"], target, wide_off)
 
-    joined = with_wide.get_layer("wide_and_deep")
-    sources = {tensor._keras_history.operation.name for tensor in joined.input}
+    # One head reads the wide features beside the deep part; members share one linear part.
+    wide = with_wide.get_layer("wide_and_deep" if members == 1 else "wide")
+    sources = _sources(wide)
     # Categorical, numerical and text give linear features; images only a deep tower.
     assert {"categorical_wide_weights", "numerical", "text_wide_bag"} & sources
     assert not any(name.startswith("image") for name in sources)
     assert "wide_and_deep" not in [layer.name for layer in without.layers]
-    head_inputs = with_wide.get_layer("prediction").input.shape[-1]
-    assert head_inputs > without.get_layer("prediction").input.shape[-1]
+    if members == 1:
+        head_inputs = with_wide.get_layer("prediction").input.shape[-1]
+        assert head_inputs > without.get_layer("prediction").input.shape[-1]
+    else:
+        assert _sources(with_wide.get_layer("wide_and_deep")) == {"members", "wide_per_member"}
