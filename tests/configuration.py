@@ -36,6 +36,7 @@ SMALL: dict[str, Any] = {
             "image": {"conv_filters": [2], "units": [4], "dropout": 0.0},
         },
         "fusion": {"units": [4], "dropout": 0.0},
+        "ensemble": {"members": 2},
     },
     "training": {"epochs": 2, "batch_size": 32},
     "modality_importance": {"repeats": 2},
