@@ -16,14 +16,6 @@ from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_
 from multimodal_keras.validation import with_row_ids
 
 MEMBERS = 4
-
-
-def with_members(parameters: dict, members: int, **ensemble: object) -> dict:
-    """The model's parameters with ``members`` members (and other ensemble settings)."""
-    ensemble = dict(parameters["model"]["ensemble"], members=members, **ensemble)
-    return dict(parameters["model"], ensemble=ensemble)
-
-
 ROWS = 24
 LOSSES = {
     REGRESSION: keras.losses.MeanSquaredError(),
@@ -35,6 +27,12 @@ TARGETS = {
     MULTICLASS: pd.Series(["low", "mid", "high"] * (ROWS // 3), name="sold"),
     REGRESSION: pd.Series(np.linspace(-2.0, 5.0, ROWS), name="sold"),
 }
+
+
+def with_members(parameters: dict, members: int, **ensemble: object) -> dict:
+    """The model's parameters with ``members`` members (and other ensemble settings)."""
+    ensemble = dict(parameters["model"]["ensemble"], members=members, **ensemble)
+    return dict(parameters["model"], ensemble=ensemble)
 
 
 def members_targets(task: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -60,7 +60,7 @@ def assemble_model(
             fused = keras.layers.Concatenate(name="wide_and_deep")([fused, *wide])
         outputs = keras.layers.Dense(units, activation=activation, name="prediction")(fused)
         return keras.Model(inputs=inputs, outputs=outputs, name="multimodal_model")
-    own = [name for name in used if name in set(ensemble.get("own_towers") or [])]
+    own = set(ensemble.get("own_towers") or [])
     logits = []
     for member in range(members):
         member_towers = [
