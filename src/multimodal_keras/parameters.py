@@ -158,6 +158,7 @@ class Training(Options):
     learning_rate: PositiveFloat
     optimizer: Literal["adamw", "adam"]
     weight_decay: Annotated[float, Field(ge=0)]
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)]
     monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]
     learning_rate_schedule: LearningRateSchedule
     early_stopping_patience: Positive

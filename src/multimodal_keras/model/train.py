@@ -142,6 +142,26 @@ def training_callbacks(target: TargetEncoder, params: Mapping[str, Any]) -> list
     return callbacks
 
 
+@keras.saving.register_keras_serializable(package="multimodal_keras")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy against the class index with its probability spread: 1 - smoothing on
+    the class, smoothing shared by all classes (Keras' sparse loss has no label smoothing)."""
+
+    def __init__(self, smoothing: float, name: str = "smoothed_crossentropy", **kwargs: Any):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        classes = keras.ops.shape(y_pred)[-1]
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        return keras.losses.categorical_crossentropy(
+            keras.ops.one_hot(labels, classes), y_pred, label_smoothing=self.smoothing
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
 def compile_model(model: keras.Model, target: TargetEncoder, params: Mapping[str, Any]) -> None:
     """Compile with the loss and metrics of the task, and the configured optimizer."""
     if target.task == BINARY:
@@ -150,9 +170,13 @@ def compile_model(model: keras.Model, target: TargetEncoder, params: Mapping[str
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     else:
         metrics = [keras.metrics.RootMeanSquaredError(name="rmse")]
+    smoothing = float(params.get("label_smoothing", 0.0))
+    loss: Any = LOSSES.get(target.task, "mean_squared_error")
+    if target.task == MULTICLASS and smoothing:
+        loss = SmoothedSparseCrossentropy(smoothing)
     model.compile(
         optimizer=optimizer(params),
-        loss=LOSSES.get(target.task, "mean_squared_error"),
+        loss=loss,
         metrics=metrics,
     )
 
