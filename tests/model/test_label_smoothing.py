@@ -19,7 +19,10 @@ TARGETS = {
 }
 
 
-def logits_and_labels(rows: int = 32, members: int | None = None, seed: int = 0):
+def logits_and_labels(
+    rows: int = 32, members: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random logits (per member, when ``members`` is given) and class indices."""
     rng = np.random.default_rng(seed)
     shape = (rows, CLASSES) if members is None else (rows, members, CLASSES)
     return rng.normal(scale=2.0, size=shape).astype("float32"), rng.integers(0, CLASSES, rows)
