@@ -108,6 +108,9 @@ def test_kedro_run_reports_metrics_history_and_figures(kedro_run):
     assert len(predictions) == metrics["test_rows"]
 
 
+# Two more runs of the project (about 25 s): with the slow tests. In the default suite,
+# tests/integration/test_run_integrity.py scores with an earlier model by --load-versions.
+@pytest.mark.slow
 def test_retraining_keeps_the_earlier_model_which_reevaluates_with_load_versions(
     kedro_run, project_copy
 ):

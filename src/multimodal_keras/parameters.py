@@ -159,6 +159,7 @@ class Training(Options):
     optimizer: Literal["adamw", "adam"]
     weight_decay: Annotated[float, Field(ge=0)]
     label_smoothing: Annotated[float, Field(ge=0, lt=1)]
+    batch_norm_window: Annotated[float, Field(gt=0)] | None
     monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]
     learning_rate_schedule: LearningRateSchedule
     early_stopping_patience: Positive

@@ -61,18 +61,10 @@ def headline(project: Path, environment: str) -> tuple[str, float]:
     return metrics["task"], metrics["model"][HEADLINE[metrics["task"]]]
 
 
-# The census table (markers, categories and numbers) runs in the default suite; the other
-# three, about a minute together, with the slow tests (`pytest -m slow`).
-IN_DEFAULT_SUITE = "adult"
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=() if name == IN_DEFAULT_SUITE else pytest.mark.slow)
-        for name in SPEC["tables"]
-    ],
-)
+# Each table drafts and trains twice (about 20 s apiece): with the slow tests
+# (`pytest -m slow`). tests/test_init_env.py checks the drafting itself in the default suite.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SPEC["tables"]))
 def test_drafted_environment_trains_and_scores_as_the_hand_written_one(project, name):
     table = SPEC["tables"][name]
     drafted = f"{name}_drafted"

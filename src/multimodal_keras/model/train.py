@@ -93,6 +93,31 @@ def batch_size_for(params: Mapping[str, Any], training_rows: int) -> int:
     return int(min(max(size, int(bounds["min"])), int(bounds["max"])))
 
 
+def batch_norm_layers(layer: keras.layers.Layer) -> list[keras.layers.BatchNormalization]:
+    """Every ``BatchNormalization`` in ``layer``, nested models' and wrapped layers' too."""
+    found = [layer] if isinstance(layer, keras.layers.BatchNormalization) else []
+    inner = getattr(layer, "layer", None)  # a wrapper's layer (TimeDistributed)
+    children = [*getattr(layer, "layers", []), *([inner] if inner is not None else [])]
+    for child in children:
+        found.extend(batch_norm_layers(child))
+    return found
+
+
+def pace_batch_norm(model: keras.Model, window: float | None, steps_per_epoch: int) -> None:
+    """Set every batch normalisation's momentum so that its moving statistics average over
+    about ``window`` of an epoch: ``1 - 1 / (window * steps_per_epoch)``, at least 0.
+
+    A fixed momentum lags the weights by epochs when an epoch has few steps, and follows
+    the last few batches only when it has many. ``None`` leaves each layer's own momentum.
+    It must run before the first training step: Keras reads the momentum when it traces.
+    """
+    if window is None:
+        return
+    momentum = max(1.0 - 1.0 / (float(window) * steps_per_epoch), 0.0)
+    for layer in batch_norm_layers(model):
+        layer.momentum = momentum
+
+
 def optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
     """Adam, or AdamW with decoupled weight decay, from ``training``'s settings."""
     name = str(params.get("optimizer", "adam"))
@@ -310,6 +335,8 @@ def fit_model(
     with strategy.scope():
         compile_model(model, target, params)
     batch_size = batch_size_for(params, row_count(train))
+    steps = distribute.steps_per_epoch(row_count(train), batch_size, strategy)
+    pace_batch_norm(model, params.get("batch_norm_window"), steps)
     watching = training_callbacks(target, params)
     weighting = params.get("class_weight")
     # The training rows' targets are read only to count the classes, when weights ask it.
