@@ -59,6 +59,10 @@ def test_the_default_run_neither_reads_nor_records_a_search(tiny_run: ProjectRun
     assert not (tiny_run.project / "data" / "06_models" / "tuning").exists()
 
 
+# The search and the retraining through `kedro run` (about 35 s): with the slow tests.
+# tests/model/test_tuning.py runs the search itself (trials, resumption, budget, the test
+# rows left unread) in the default suite.
+@pytest.mark.slow
 def test_the_search_writes_its_settings_trials_and_figures(tuned_project):
     project: Path = tuned_project["project"]
     trials = pd.read_parquet(latest(reporting(project) / "tuning_trials.parquet"))
@@ -75,6 +79,7 @@ def test_the_search_writes_its_settings_trials_and_figures(tuned_project):
     assert len(states) == 1
 
 
+@pytest.mark.slow
 def test_training_with_use_tuned_reproduces_the_best_trial_and_records_it(tuned_project):
     project: Path = tuned_project["project"]
     trials = pd.read_parquet(latest(reporting(project) / "tuning_trials.parquet"))
