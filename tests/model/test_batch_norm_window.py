@@ -1,6 +1,7 @@
 """``training.batch_norm_window``: batch normalisation's moving statistics follow the steps
 per epoch, so a model predicts with statistics of about the last share of an epoch whether
-its epochs are short or long."""
+its epochs are short or long. tests/modalities/test_image_batch_norm.py checks that the
+momentum reaches every batch norm of the image tower."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multimodal_keras.modalities import image
-from multimodal_keras.model.train import fit_model, pace_batch_norm
+from multimodal_keras.model.train import fit_model
 from multimodal_keras.targets import REGRESSION, fit_target_encoder
 
 PARAMS = {
@@ -24,53 +24,6 @@ PARAMS = {
     "verbose": 0,
 }
 DATA_MEAN = 5.0
-
-
-def image_tower_model() -> keras.Model:
-    """The image tower of two convolution blocks, its batch norms inside TimeDistributed."""
-    preprocessor = image.ImagePreprocessor(
-        columns=["photo"],
-        source="bytes",
-        root=None,
-        height=8,
-        width=8,
-        channels=1,
-        interpolation="bilinear",
-        max_pixels=64,
-    )
-    tower = {"conv_filters": [2, 2], "kernel_size": 3, "units": [2], "dropout": 0.0}
-    return keras.Model(*image.build_tower("image", preprocessor, tower))
-
-
-def momenta(model: keras.Model) -> list[float]:
-    return [
-        layer.momentum
-        for outer in model.layers
-        if isinstance(outer, keras.layers.TimeDistributed)
-        for layer in outer.layer.layers
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-
-
-def test_the_window_sets_every_nested_batch_norms_momentum_from_the_steps_per_epoch():
-    model = image_tower_model()
-
-    pace_batch_norm(model, window=0.25, steps_per_epoch=400)
-
-    assert momenta(model) == pytest.approx([0.99, 0.99])
-    pace_batch_norm(model, window=0.5, steps_per_epoch=20)
-    assert momenta(model) == pytest.approx([0.9, 0.9])
-    # Under one step, the statistics are the last batch's.
-    pace_batch_norm(model, window=0.25, steps_per_epoch=2)
-    assert momenta(model) == pytest.approx([0.0, 0.0])
-
-
-def test_no_window_leaves_each_layers_own_momentum():
-    model = image_tower_model()
-
-    pace_batch_norm(model, window=None, steps_per_epoch=400)
-
-    assert momenta(model) == pytest.approx([0.99, 0.99])  # Keras' default, as built
 
 
 def moving_mean_after_one_epoch(rows: int, window: float | None) -> float:
