@@ -93,16 +93,6 @@ def batch_size_for(params: Mapping[str, Any], training_rows: int) -> int:
     return int(min(max(size, int(bounds["min"])), int(bounds["max"])))
 
 
-def batch_norm_layers(layer: keras.layers.Layer) -> list[keras.layers.BatchNormalization]:
-    """Every ``BatchNormalization`` in ``layer``, nested models' and wrapped layers' too."""
-    found = [layer] if isinstance(layer, keras.layers.BatchNormalization) else []
-    inner = getattr(layer, "layer", None)  # a wrapper's layer (TimeDistributed)
-    children = [*getattr(layer, "layers", []), *([inner] if inner is not None else [])]
-    for child in children:
-        found.extend(batch_norm_layers(child))
-    return found
-
-
 def pace_batch_norm(model: keras.Model, window: float | None, steps_per_epoch: int) -> None:
     """Set every batch normalisation's momentum so that its moving statistics average over
     about ``window`` of an epoch: ``1 - 1 / (window * steps_per_epoch)``, at least 0.
@@ -114,8 +104,10 @@ def pace_batch_norm(model: keras.Model, window: float | None, steps_per_epoch: i
     if window is None:
         return
     momentum = max(1.0 - 1.0 / (float(window) * steps_per_epoch), 0.0)
-    for layer in batch_norm_layers(model):
-        layer.momentum = momentum
+    # Keras' own walk, as in reseed_layers: nested models and wrapped layers (TimeDistributed).
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
 
 
 def optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
