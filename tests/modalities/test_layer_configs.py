@@ -66,7 +66,7 @@ CASES: dict[str, Callable[[], tuple[keras.layers.Layer, Any]]] = {
     ),
     "TfIdfShares": lambda: (text.TfIdfShares([0.0, 0.0, 1.2, 1.5, 2.0, 1.1]), IDS),
     "WeightedBag": lambda: (
-        text.WeightedBag(2, 6, 3, sum_columns=True),
+        text.WeightedBag(2, 6, 3, sum_columns=True, step_scale=0.1),
         [IDS, np.full(IDS.shape, 0.5, dtype=np.float32)],
     ),
     "TokenMeans": lambda: (text.TokenMeans(), IDS),

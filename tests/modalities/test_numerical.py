@@ -135,7 +135,7 @@ def test_wide_path_reads_values_within_the_training_range():
     train = rows([1.0, 2.0, 3.0, 4.0])
     preprocessor = numerical.fit(train, options(quantile_bins=2))
     inputs = keras.Input(shape=(len(preprocessor.output_names),), name="numerical")
-    wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1))
+    wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1, {}))
     train_values = numerical.model_input(numerical.transform(preprocessor, train))
     far = numerical.model_input(numerical.transform(preprocessor, rows([-100.0, 2.5, 100.0])))
 

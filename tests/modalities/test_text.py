@@ -292,3 +292,24 @@ def test_one_empty_text_column_beside_a_full_one_is_named_in_a_warning(caplog):
 
     assert "Text column 'title' is empty or missing in every training row" in caplog.text
     assert "red" in preprocessor.vocabulary
+
+
+def test_table_learning_rate_factor_keeps_the_bag_and_slows_its_steps():
+    ids = np.array([[[2, 3, 4, 0]], [[3, 5, 0, 0]]], dtype=np.int32)
+    shares = np.full(ids.shape, 0.5, dtype=np.float32)
+    outputs = {}
+    for factor in (1.0, 0.1):
+        keras.utils.set_random_seed(0)
+        bag = text.WeightedBag(1, 6, 3, step_scale=factor)
+        before = keras.ops.convert_to_numpy(bag([ids, shares]))
+        adam = keras.optimizers.Adam(learning_rate=0.01)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(bag([ids, shares]))
+        gradients = tape.gradient(loss, bag.trainable_weights)
+        adam.apply_gradients(zip(gradients, bag.trainable_weights, strict=True))
+        outputs[factor] = before, keras.ops.convert_to_numpy(bag([ids, shares])) - before
+
+    # The same bag at the start; each optimizer step moves it by the factor's share.
+    np.testing.assert_allclose(outputs[0.1][0], outputs[1.0][0], atol=1e-6)
+    assert np.abs(outputs[1.0][1]).min() > 1e-3
+    np.testing.assert_allclose(outputs[0.1][1], 0.1 * outputs[1.0][1], rtol=1e-3, atol=1e-7)

@@ -130,6 +130,28 @@ def test_embedding_categorical_and_convolutional_text_towers_predict(
     assert outputs.shape == (ROWS, 3)
 
 
+def test_text_table_learning_rate_factor_reaches_every_ngram_table_and_is_saved(
+    small_parameters, make_tiny_table, tmp_path
+):
+    small_parameters["model"]["towers"]["text"]["table_learning_rate_factor"] = 0.1
+    table = with_row_ids(make_tiny_table(rows=ROWS, seed=5), None)
+    preprocessors = fit_all(small_parameters, table)
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+    model = assemble_model(preprocessors, target, small_parameters["model"])
+
+    bags = [layer for layer in model._flatten_layers() if type(layer).__name__ == "WeightedBag"]
+    assert {layer.name for layer in bags} == {"text_tfidf_bag", "text_embedding", "text_wide_bag"}
+    assert all(layer.step_scale == 0.1 for layer in bags)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    arrays = model_arrays(preprocessors, table)
+    np.testing.assert_allclose(
+        keras.saving.load_model(path).predict(arrays, verbose=0),
+        model.predict(arrays, verbose=0),
+        atol=1e-6,
+    )
+
+
 def _all_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
     inner = [child for child in getattr(layer, "layers", []) or []]
     inner += [layer.layer] if isinstance(layer, keras.layers.TimeDistributed) else []

@@ -51,9 +51,10 @@ class Modality(Protocol):
     of its parameter block and of ``model.towers.<name>``; parameters.py composes them.
 
     A module may also define ``wide_features(name, model_input, preprocessor,
-    output_units)``: the tensor the head's linear (wide) path reads from the model input,
-    or None; features too wide to concatenate (a text bag) may be mapped linearly to
-    ``output_units``, the head's width. Without it the modality feeds the deep part only.
+    output_units, tower)``: the tensor the head's linear (wide) path reads from the model
+    input, or None; features too wide to concatenate (a text bag) may be mapped linearly to
+    ``output_units``, the head's width; ``tower`` is ``model.towers.<name>``. Without it the
+    modality feeds the deep part only.
     """
 
     def fit(

@@ -455,7 +455,11 @@ normalise_column = base.strings_if_mixed
 
 
 def wide_features(
-    name: str, inputs: keras.KerasTensor, preprocessor: CategoricalPreprocessor, output_units: int
+    name: str,
+    inputs: keras.KerasTensor,
+    preprocessor: CategoricalPreprocessor,
+    output_units: int,
+    tower: Mapping[str, Any],
 ) -> keras.KerasTensor:
     """What the linear (wide) path reads: one weight per category of every column.
 

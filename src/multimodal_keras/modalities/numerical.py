@@ -378,7 +378,11 @@ def build_tower(
 
 
 def wide_features(
-    name: str, inputs: keras.KerasTensor, preprocessor: NumericalPreprocessor, output_units: int
+    name: str,
+    inputs: keras.KerasTensor,
+    preprocessor: NumericalPreprocessor,
+    output_units: int,
+    tower: Mapping[str, Any],
 ) -> keras.KerasTensor:
     """What the linear (wide) path reads: the scaled values, within their training range
     (a linear term would extrapolate without bound from a value far beyond it).

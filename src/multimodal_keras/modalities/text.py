@@ -74,6 +74,7 @@ class TowerOptions(options.Options):
 
     tfidf: bool
     tfidf_dropout: options.Dropout
+    table_learning_rate_factor: options.PositiveFloat
     encoder: Literal["average", "conv", "none"]
     embedding_dim: options.Positive
     conv_filters: options.Positive
@@ -372,6 +373,10 @@ class WeightedBag(keras.layers.Layer):
     rows up but does not weight and sum them, and a Dense layer needs the dense bag; this
     layer reads only the ids' rows, so a step costs the ids, not the vocabulary. Output:
     (rows, columns, units), or (rows, units) summed over columns with ``sum_columns``.
+
+    ``step_scale`` slows the table's learning: it is stored divided by the scale and read
+    multiplied by it, so its initial output is unchanged while each Adam step (about the
+    learning rate, whatever the gradient's size) moves the output by that share.
     """
 
     def __init__(
@@ -381,11 +386,13 @@ class WeightedBag(keras.layers.Layer):
         units: int,
         sum_columns: bool = False,
         shared: bool = False,
+        step_scale: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.columns, self.vocabulary_size = int(columns), int(vocabulary_size)
         self.units, self.sum_columns, self.shared = int(units), bool(sum_columns), bool(shared)
+        self.step_scale = float(step_scale)
 
     def build(self, input_shape: Any) -> None:
         tables = 1 if self.shared else self.columns
@@ -394,6 +401,8 @@ class WeightedBag(keras.layers.Layer):
             initializer="uniform" if self.shared else "glorot_uniform",
             name="table",
         )
+        if self.step_scale != 1.0:
+            self.table.assign(self.table / self.step_scale)
 
     def call(self, inputs: list[tf.Tensor]) -> tf.Tensor:
         ids, weights = inputs
@@ -401,6 +410,8 @@ class WeightedBag(keras.layers.Layer):
         if not self.shared:
             ids += tf.range(self.columns, dtype=tf.int32)[None, :, None] * self.vocabulary_size
         rows = tf.gather(self.table, ids)
+        if self.step_scale != 1.0:
+            rows *= self.step_scale
         pattern = "bcl,bclu->bu" if self.sum_columns else "bcl,bclu->bcu"
         return tf.einsum(pattern, tf.cast(weights, rows.dtype), rows)
 
@@ -417,6 +428,7 @@ class WeightedBag(keras.layers.Layer):
             "units": self.units,
             "sum_columns": self.sum_columns,
             "shared": self.shared,
+            "step_scale": self.step_scale,
         }
 
 
@@ -458,9 +470,13 @@ def build_tower(
         rate = float(tower.get("tfidf_dropout", 0.0))
         if rate:
             shares = keras.layers.Dropout(rate, name=f"{name}_tfidf_dropout")(shares)
-        bag = WeightedBag(columns, size, int(tower["embedding_dim"]), name=f"{name}_tfidf_bag")(
-            [inputs, shares]
-        )
+        bag = WeightedBag(
+            columns,
+            size,
+            int(tower["embedding_dim"]),
+            step_scale=float(tower.get("table_learning_rate_factor", 1.0)),
+            name=f"{name}_tfidf_bag",
+        )([inputs, shares])
         parts.append(keras.layers.Flatten(name=f"{name}_tfidf_flatten")(bag))
     if tower["encoder"] != "none" or not parts:
         parts.append(sequence_features(name, inputs, preprocessor, tower))
@@ -471,7 +487,11 @@ def build_tower(
 
 
 def wide_features(
-    name: str, inputs: keras.KerasTensor, preprocessor: TextPreprocessor, output_units: int
+    name: str,
+    inputs: keras.KerasTensor,
+    preprocessor: TextPreprocessor,
+    output_units: int,
+    tower: Mapping[str, Any],
 ) -> keras.KerasTensor | None:
     """What the linear (wide) path reads: the columns' TF-IDF vectors, through a learnt
     table ``output_units`` wide (a linear map of the bag as wide as the head's output).
@@ -480,9 +500,14 @@ def wide_features(
         return None
     shares = TfIdfShares(preprocessor.idf, name=f"{name}_wide_tfidf")(inputs)
     columns, size = len(preprocessor.columns), len(preprocessor.vocabulary)
-    return WeightedBag(columns, size, output_units, sum_columns=True, name=f"{name}_wide_bag")(
-        [inputs, shares]
-    )
+    return WeightedBag(
+        columns,
+        size,
+        output_units,
+        sum_columns=True,
+        step_scale=float(tower.get("table_learning_rate_factor", 1.0)),
+        name=f"{name}_wide_bag",
+    )([inputs, shares])
 
 
 def sequence_features(
@@ -498,6 +523,7 @@ def sequence_features(
             len(preprocessor.vocabulary),
             int(tower["embedding_dim"]),
             shared=True,
+            step_scale=float(tower.get("table_learning_rate_factor", 1.0)),
             name=f"{name}_embedding",
         )([inputs, shares])
         return keras.layers.Flatten(name=f"{name}_flatten")(pooled)

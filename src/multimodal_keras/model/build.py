@@ -45,7 +45,13 @@ def assemble_model(
         towers[name] = tower_output
         wide_features = getattr(modality, "wide_features", None)
         if use_wide and wide_features is not None:
-            features = wide_features(name, tower_input, preprocessor, target_encoder.output_units)
+            features = wide_features(
+                name,
+                tower_input,
+                preprocessor,
+                target_encoder.output_units,
+                model_params["towers"][name],
+            )
             if features is not None:
                 wide.append(features)
     if not inputs:
