@@ -396,13 +396,13 @@ class WeightedBag(keras.layers.Layer):
 
     def build(self, input_shape: Any) -> None:
         tables = 1 if self.shared else self.columns
-        self.table = self.add_weight(
-            shape=(tables * self.vocabulary_size, self.units),
-            initializer="uniform" if self.shared else "glorot_uniform",
-            name="table",
-        )
+        initializer: Any = "uniform" if self.shared else "glorot_uniform"
         if self.step_scale != 1.0:
-            self.table.assign(self.table / self.step_scale)
+            drawn, scale = keras.initializers.get(initializer), self.step_scale
+            initializer = lambda shape, dtype=None: drawn(shape, dtype) / scale  # noqa: E731
+        self.table = self.add_weight(
+            shape=(tables * self.vocabulary_size, self.units), initializer=initializer, name="table"
+        )
 
     def call(self, inputs: list[tf.Tensor]) -> tf.Tensor:
         ids, weights = inputs
@@ -448,6 +448,11 @@ class TokenMeans(keras.layers.Layer):
         return keras.KerasTensor(ids.shape, dtype="float32")
 
 
+def table_step_scale(tower: Mapping[str, Any]) -> float:
+    """The share of the learning rate the n-gram tables learn at (``WeightedBag``)."""
+    return float(tower.get("table_learning_rate_factor", 1.0))
+
+
 def uses_tfidf(preprocessor: TextPreprocessor, tower: Mapping[str, Any]) -> bool:
     """Whether the tower reads the TF-IDF bag (it needs IDF from a fit that computed it)."""
     return bool(tower.get("tfidf", False)) and bool(getattr(preprocessor, "idf", None))
@@ -474,7 +479,7 @@ def build_tower(
             columns,
             size,
             int(tower["embedding_dim"]),
-            step_scale=float(tower.get("table_learning_rate_factor", 1.0)),
+            step_scale=table_step_scale(tower),
             name=f"{name}_tfidf_bag",
         )([inputs, shares])
         parts.append(keras.layers.Flatten(name=f"{name}_tfidf_flatten")(bag))
@@ -505,7 +510,7 @@ def wide_features(
         size,
         output_units,
         sum_columns=True,
-        step_scale=float(tower.get("table_learning_rate_factor", 1.0)),
+        step_scale=table_step_scale(tower),
         name=f"{name}_wide_bag",
     )([inputs, shares])
 
@@ -523,7 +528,7 @@ def sequence_features(
             len(preprocessor.vocabulary),
             int(tower["embedding_dim"]),
             shared=True,
-            step_scale=float(tower.get("table_learning_rate_factor", 1.0)),
+            step_scale=table_step_scale(tower),
             name=f"{name}_embedding",
         )([inputs, shares])
         return keras.layers.Flatten(name=f"{name}_flatten")(pooled)
