@@ -163,6 +163,7 @@ class Training(Options):
     monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]
     learning_rate_schedule: LearningRateSchedule
     early_stopping_patience: Positive
+    early_best_epoch_warning: Annotated[int, Field(ge=0)]
     class_weight: Literal["balanced"] | dict[str | int | bool, PositiveFloat] | None
     deterministic: bool
     verbose: AUTO | Literal[0, 1, 2]

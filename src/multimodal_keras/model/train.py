@@ -119,6 +119,12 @@ def optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
     return OPTIMIZERS[name](**settings)
 
 
+def best_epoch(history: Mapping[str, list[float]], monitor: str, mode: str) -> int:
+    """The epoch (from 1) whose weights early stopping keeps: the first best ``monitor``."""
+    values = np.asarray(history[monitor], dtype=np.float64)
+    return int(np.argmin(values) if mode == "min" else np.argmax(values)) + 1
+
+
 def monitored(target: TargetEncoder, params: Mapping[str, Any]) -> tuple[str, str]:
     """The validation metric to watch, and whether lower (min) or higher (max) is better."""
     setting = params.get("monitor", "auto")

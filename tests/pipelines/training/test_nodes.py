@@ -152,3 +152,35 @@ def test_the_training_pipeline_runs_with_the_sequential_and_thread_runners(
     assert len(history["loss"]) == artifacts["params"]["training"]["epochs"]
     trained = catalog.load("trained_model")  # free of the strategy it was trained under
     assert not any(isinstance(v.value, tf.distribute.DistributedValues) for v in trained.variables)
+
+
+@pytest.mark.parametrize(
+    ("val_loss", "warning_epochs", "warns"),
+    [
+        ([0.5, 0.6, 0.7, 0.8], 2, True),  # best at epoch 1 of 4
+        ([0.6, 0.5, 0.7, 0.8], 2, True),  # best at epoch 2
+        ([0.7, 0.6, 0.5, 0.8], 2, False),  # best at epoch 3
+        ([0.5, 0.6, 0.7, 0.8], 0, False),  # the warning is off
+        ([0.5], 2, False),  # one epoch trained: nothing came after it
+    ],
+)
+def test_an_early_best_epoch_of_a_longer_training_is_reported(
+    artifacts, monkeypatch, caplog, val_loss, warning_epochs, warns
+):
+    history = {"loss": [0.5] * len(val_loss), "val_loss": val_loss}
+    monkeypatch.setattr(
+        "multimodal_keras.pipelines.training.nodes.fit_model", lambda *args, **kwargs: history
+    )
+    artifacts["params"]["training"].update(
+        monitor="val_loss", early_best_epoch_warning=warning_epochs
+    )
+
+    with caplog.at_level("WARNING", logger="multimodal_keras.pipelines.training.nodes"):
+        train(artifacts)
+
+    reported = [r.getMessage() for r in caplog.records if "best validation epoch" in r.getMessage()]
+    assert bool(reported) == warns
+    if warns:
+        best = val_loss.index(min(val_loss)) + 1
+        assert f"was {best} of {len(val_loss)} (val_loss)" in reported[0]
+        assert "table_learning_rate_factor" in reported[0]

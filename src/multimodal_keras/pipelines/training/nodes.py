@@ -13,7 +13,13 @@ from matplotlib.figure import Figure
 from multimodal_keras.model import distribute, figures
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.model.inputs import check_aligned, row_batches
-from multimodal_keras.model.train import batch_size_for, fit_model, input_names
+from multimodal_keras.model.train import (
+    batch_size_for,
+    best_epoch,
+    fit_model,
+    input_names,
+    monitored,
+)
 from multimodal_keras.splitting import TRAIN, VALIDATION, split_positions
 from multimodal_keras.targets import TargetEncoder
 
@@ -94,6 +100,27 @@ def train_model(
         strategy.num_replicas_in_sync,
         min(history["val_loss"]),
     )
+    warn_if_best_epoch_early(history, target_encoder, training)
     if distribute.is_distributed(strategy):
         model = distribute.detach(model)
     return model, history, figures.learning_curves(history)
+
+
+def warn_if_best_epoch_early(
+    history: Mapping[str, list[float]], target_encoder: TargetEncoder, training: Mapping[str, Any]
+) -> None:
+    """Say so when early stopping kept one of the first epochs of a longer training: the
+    network fitted the training rows faster than it learnt what holds on new ones."""
+    monitor, mode = monitored(target_encoder, training)
+    best, epochs = best_epoch(history, monitor, mode), len(history[monitor])
+    if best <= int(training.get("early_best_epoch_warning", 0)) < epochs:
+        logger.warning(
+            "The best validation epoch was %d of %d (%s): the network memorised the training "
+            "rows within %s. docs/model.md, 'When the model loses to the baseline', lists "
+            "what to try (a lower training.learning_rate; for titles and names, "
+            "model.towers.text.table_learning_rate_factor), each with its measured effect.",
+            best,
+            epochs,
+            monitor,
+            "one pass" if best == 1 else f"{best} passes",
+        )
