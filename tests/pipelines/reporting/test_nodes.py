@@ -86,6 +86,9 @@ def classification_inputs(**metric_extras: Any) -> dict[str, Any]:
             "val_loss": [0.69, 0.6, 0.62],
             "accuracy": [0.5, 0.7, 0.8],
             "val_accuracy": [0.5, 0.6, 0.6],
+            # Early stopping watches validation ROC AUC (binary): best at the third epoch,
+            # where the validation loss is not at its lowest.
+            "val_auc": [0.70, 0.75, 0.80],
         },
         "modality_importance": {
             "metric": "roc_auc",
@@ -134,7 +137,7 @@ def test_the_report_holds_every_section_and_embeds_its_figures(classification_re
     assert "<summary>seed</summary>" in found["configuration"]
     assert "target: sold" in found["configuration"]
     assert "demo" not in found["configuration"]  # not listed under reporting.configuration
-    assert "lowest validation loss 0.6000 at epoch 2" in found["training"]
+    assert "best val_auc 0.8000 at epoch 3, whose weights the model keeps" in found["training"]
     assert "Confusion matrix and ROC" in document
 
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from multimodal_keras import report
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.model import figures
+from multimodal_keras.model.train import best_epoch, monitored
 from multimodal_keras.search_space import TUNED_RECORD, setting_columns
 from multimodal_keras.splitting import SPLITS, split_positions
 from multimodal_keras.targets import TargetEncoder
@@ -66,13 +67,21 @@ def preprocessing_section(preprocessors: Mapping[str, Any], max_items: int) -> s
     return "".join(blocks)
 
 
-def learning_section(history: Mapping[str, list[float]], dpi: int) -> str:
-    """The learning curves and where the validation loss was lowest."""
-    losses = history.get("val_loss") or history["loss"]
-    best = int(np.argmin(losses))
+def learning_section(
+    history: Mapping[str, list[float]],
+    target_encoder: TargetEncoder,
+    training: Mapping[str, Any],
+    dpi: int,
+) -> str:
+    """The learning curves, and the epoch whose weights early stopping kept: the best of
+    the metric it watched (``train.monitored``)."""
+    monitor, mode = monitored(target_encoder, training)
+    if monitor not in history:  # a history without it: where the loss was lowest
+        monitor, mode = ("val_loss" if "val_loss" in history else "loss"), "min"
+    best = best_epoch(history, monitor, mode)
     summary = report.paragraph(
-        f"{len(history['loss'])} epoch(s); lowest validation loss {losses[best]:.4f} at "
-        f"epoch {best + 1}, whose weights the model keeps."
+        f"{len(history['loss'])} epoch(s); best {monitor} {history[monitor][best - 1]:.4f} "
+        f"at epoch {best}, whose weights the model keeps."
     )
     curves = report.image(
         report.figure_png(figures.learning_curves(history), dpi), "Learning curves"
@@ -229,7 +238,13 @@ def build_run_report(
             split_section(split_assignments, encoded_target, target_encoder),
         ),
         ("preprocessing", "Preprocessing", preprocessing_section(preprocessors, max_items)),
-        ("training", "Learning curves", learning_section(training_history, dpi)),
+        (
+            "training",
+            "Learning curves",
+            learning_section(
+                training_history, target_encoder, parameters.get("training") or {}, dpi
+            ),
+        ),
         ("metrics", "Test metrics", metrics_section(metrics)),
         (
             "test-figures",
