@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities import MODALITIES, text
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 from multimodal_keras.validation import with_row_ids
@@ -139,7 +139,7 @@ def test_text_table_learning_rate_factor_reaches_every_ngram_table_and_is_saved(
     target = fit_target_encoder(TARGETS[BINARY], BINARY)
     model = assemble_model(preprocessors, target, small_parameters["model"])
 
-    bags = [layer for layer in model._flatten_layers() if type(layer).__name__ == "WeightedBag"]
+    bags = [layer for layer in model._flatten_layers() if isinstance(layer, text.WeightedBag)]
     assert {layer.name for layer in bags} == {"text_tfidf_bag", "text_embedding", "text_wide_bag"}
     assert all(layer.step_scale == 0.1 for layer in bags)
     path = tmp_path / "model.keras"
