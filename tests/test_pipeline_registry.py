@@ -42,8 +42,9 @@ class NothingSaved(MemoryDataset):
         return None
 
 
-# The default pipeline's inputs that a run reads only when another pipeline wrote them.
-OPTIONAL_INPUTS = {"tuning_trials"}
+# The default pipeline's inputs that a run reads only when another pipeline wrote them,
+# or a hook of the project's session (the model's lineage): these runs have no hooks.
+OPTIONAL_INPUTS = {"tuning_trials", "model_lineage"}
 
 
 def in_memory_catalog(pipeline, raw_table: pd.DataFrame, params: dict[str, Any]) -> DataCatalog:

@@ -235,10 +235,12 @@ def lineage_record(
     artifacts: Mapping[str, Mapping[str, Any]],
     parameters: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The manifest saved beside a trained model."""
+    """The manifest saved beside a trained model: what it was trained from, and the
+    parameters that made it and them."""
     return {
         "model_version": model_version,
         "artifacts": dict(sorted(artifacts.items())),
+        "parameters": dict(sorted(parameters.items())),
         "parameters_sha256": parameters_digest(parameters),
     }
 

@@ -188,6 +188,16 @@ class Ensemble(Options):
     own_towers: list[ModalityName]
 
 
+def differences(made_with: Any, current: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """The dotted keys under which two values of a parameter differ, with both values."""
+    if isinstance(made_with, Mapping) and isinstance(current, Mapping):
+        found = []
+        for key in [*made_with, *(k for k in current if k not in made_with)]:
+            found += differences(made_with.get(key), current.get(key), f"{path}.{key}")
+        return found
+    return [] if made_with == current else [(path, made_with, current)]
+
+
 @cache
 def schema() -> type[BaseModel]:
     """The whole parameters' schema, with each registered modality's blocks."""

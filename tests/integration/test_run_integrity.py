@@ -7,6 +7,7 @@ pickle, a second run while one is going, and commands run before any training.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import pickle
@@ -110,6 +111,29 @@ def test_the_lineage_keeps_the_missing_value_markers_validation_applied(project,
     assert lineage["artifacts"]["missing_value_markers"]["version"] == markers.parent.name
 
 
+def test_a_rerun_reusing_artifacts_made_with_other_values_says_so_and_the_report_shows_them(
+    project, trained
+):
+    # The numerical features are remade with robust scaling, then the model is retrained
+    # from them while the configuration still says standard.
+    rerun = kedro(project, "run", "--namespaces", "numerical",
+                  "--params", "numerical.scaling=robust")  # fmt: skip
+    assert rerun.returncode == 0, output(rerun)[-3000:]
+    retrained = kedro(project, "run", "--from-nodes", "build_model")
+    assert retrained.returncode == 0, output(retrained)[-3000:]
+
+    text = output(retrained)
+    assert "numerical.preprocessor" in text
+    assert "made with numerical.scaling 'robust'" in text
+    assert "its own parameters say numerical.scaling 'standard'" in text
+    assert "`kedro run --from-nodes " in text
+    lineage = json.loads(latest(project / "data/06_models/model_lineage.json").read_text())
+    assert lineage["parameters"]["params:numerical"]["scaling"] == "robust"
+    report = html.unescape(latest(project / "data/08_reporting/run_report.html").read_text())
+    assert "scaling: robust" in report and "scaling: standard" not in report
+    assert "This run's parameters say numerical.scaling 'standard'" in report
+
+
 def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(project, trained):
     rerun = kedro(project, "run", "--namespaces", "numerical",
                   "--params", "numerical.scaling=minmax")  # fmt: skip
@@ -118,7 +142,9 @@ def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(p
     planted = project / "data/06_models/text_preprocessor.pkl/2099-01-01T00.00.00.000Z"
     planted.mkdir()
     (planted / "text_preprocessor.pkl").write_bytes(pickle.dumps(Planted(marker)))
-    model_version = (project / "data/06_models/trained_model.keras").iterdir().__next__().name
+    # The model the fixture trained is the first version; the test above trained the latest.
+    models = sorted((project / "data/06_models/trained_model.keras").iterdir())
+    model_version, latest_model = models[0].name, models[-1].name
 
     refused = kedro(project, *INFERENCE)
     scored = kedro(project, *INFERENCE, "--load-versions", f"trained_model:{model_version}")
@@ -127,7 +153,7 @@ def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(p
     text = output(refused)
     assert refused.returncode == 1
     assert "`numerical.preprocessor` on disk" in text and "was saved after the model" in text
-    assert f"--load-versions trained_model:{model_version}" in text
+    assert f"--load-versions trained_model:{latest_model}" in text
     assert scored.returncode == 0, output(scored)[-3000:]
     assert "Using the artifacts the model" in output(scored)
     pd.testing.assert_frame_equal(pd.read_parquet(project / PREDICTIONS), trained)

@@ -13,6 +13,9 @@
   (parameters.py) first;
 - ``tuned_parameters.py``: ``TunedParameterHooks``, the search space checked and, with
   ``training.use_tuned``, the tuned settings merged into the parameters;
+- ``parameter_records.py``: ``ParameterRecordHooks``, the parameters every saved artifact
+  was made with (``parameter_records``), and a warning when a run reuses an artifact made
+  with other values than its own;
 - ``run_integrity.py``: ``RunIntegrityHooks``, one run at a time per environment, inputs
   that exist, and the artifacts the model was trained from (integrity.py);
 - ``catalog.py``: the catalog entries these hooks replace during a run, replaced quietly.
@@ -24,6 +27,7 @@ from multimodal_keras.hooks.distribution import DistributionHooks
 from multimodal_keras.hooks.memory import peak_memory_mib, reset_peak_memory
 from multimodal_keras.hooks.node_records import NodeRecordHooks
 from multimodal_keras.hooks.parameter_check import ParameterHooks
+from multimodal_keras.hooks.parameter_records import ParameterRecordHooks
 from multimodal_keras.hooks.run_integrity import RunIntegrityHooks
 from multimodal_keras.hooks.run_records import RunRecordHooks, mlflow_installed, numeric_leaves
 from multimodal_keras.hooks.shapes import describe_data, shape_of
@@ -33,6 +37,7 @@ __all__ = [
     "DistributionHooks",
     "NodeRecordHooks",
     "ParameterHooks",
+    "ParameterRecordHooks",
     "RunIntegrityHooks",
     "RunRecordHooks",
     "TunedParameterHooks",

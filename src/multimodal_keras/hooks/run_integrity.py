@@ -13,6 +13,7 @@ from kedro.pipeline.node import Node
 
 from multimodal_keras import integrity
 from multimodal_keras.config_loader import data_folder_for
+from multimodal_keras.hooks import parameter_records
 from multimodal_keras.hooks.catalog import quiet_replacements
 
 logger = logging.getLogger("multimodal_keras.hooks")
@@ -52,7 +53,15 @@ class RunIntegrityHooks:
         reads = pipeline.inputs()
         full = pipelines.get("__default__") or pipeline
         producers = {output: node.name for node in full.nodes for output in node.outputs}
-        problem = integrity.missing_inputs(reads, catalog, producers)
+        # The lineage is written beside the model (after_dataset_saved), by no node: a run
+        # that trains writes it before a later node (the report) reads it.
+        if integrity.MODEL in producers:
+            producers[integrity.LINEAGE] = producers[integrity.MODEL]
+        problem = integrity.missing_inputs(
+            reads - {integrity.LINEAGE} if integrity.MODEL in pipeline.all_outputs() else reads,
+            catalog,
+            producers,
+        )
         if problem is not None:
             raise problem
         if writes_nothing():
@@ -87,15 +96,23 @@ class RunIntegrityHooks:
             for name, dataset in datasets.items()
             if dataset is not None and (record := integrity.record_of(dataset)) is not None
         }
-        parameters = {
+        version = model.resolve_load_version() if hasattr(model, "resolve_load_version") else None
+        parameters = self._recorded_parameters(version) or {
             name: self._catalog.load(name)
             for name in names
             if integrity.is_parameter(name) and name in self._catalog
         }
-        version = model.resolve_load_version() if hasattr(model, "resolve_load_version") else None
         self._catalog.save(
             integrity.LINEAGE, integrity.lineage_record(version, artifacts, parameters)
         )
+
+    def _recorded_parameters(self, version: str | None) -> dict[str, Any] | None:
+        """The parameters the model was made with, from ``parameter_records`` (written by
+        ``ParameterRecordHooks`` just before); None where it is not in the catalog."""
+        if parameter_records.RECORDS not in self._catalog:
+            return None
+        records = self._catalog.load(parameter_records.RECORDS)
+        return parameter_records.artifact_parameters(records, integrity.MODEL, version)
 
     @hook_impl(trylast=True)  # after the other hooks' last saves
     def after_pipeline_run(self) -> None:
@@ -136,6 +153,8 @@ class RunIntegrityHooks:
         with quiet_replacements():
             chosen = bool(getattr(model, "_version", None) and model._version.load)
             check = integrity.check_lineage(record.load(), reads, catalog, model_chosen=chosen)
+            if integrity.LINEAGE in reads:  # the report: the lineage of the model it reports
+                catalog[integrity.LINEAGE] = record
         if check.problem is not None:
             raise check.problem
         for name, newer in sorted(check.newer.items()):

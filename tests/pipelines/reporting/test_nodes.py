@@ -233,3 +233,24 @@ def test_the_latest_search_and_the_tuned_settings_are_shown_when_there_are_some(
 def test_without_a_search_the_report_has_no_tuning_section(classification_report):
     assert "tuning" not in sections(classification_report)
     assert "tuned settings" not in classification_report
+
+
+def test_the_configuration_is_the_one_the_model_was_made_with(preprocessors):
+    inputs = classification_inputs()
+    # The run's parameters say seed 7 and target sold; the model was made from artifacts
+    # an earlier run wrote with seed 3 (its lineage records what made it).
+    lineage = {"parameters": {"params:seed": 3, "params:table": {"target": "sold"}}}
+    found = sections(build_run_report(**inputs, model_lineage=lineage, **preprocessors))
+
+    configuration = found["configuration"]
+    assert "seed: 3" in configuration and "seed: 7" not in configuration
+    assert "This run&#39;s parameters say seed 7" in configuration
+    assert "target: sold" in configuration
+    assert configuration.count("parameters say") == 1  # the table section is the same
+
+
+def test_a_lineage_without_parameters_leaves_the_run_s(preprocessors):
+    inputs = classification_inputs()
+    found = sections(build_run_report(**inputs, model_lineage={"artifacts": {}}, **preprocessors))
+    assert "seed: 7" in found["configuration"]
+    assert "parameters say" not in found["configuration"]

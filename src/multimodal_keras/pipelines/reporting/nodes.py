@@ -16,6 +16,7 @@ from multimodal_keras import report
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.model import figures
 from multimodal_keras.model.train import best_epoch, monitored
+from multimodal_keras.parameters import differences
 from multimodal_keras.search_space import TUNED_RECORD, setting_columns
 from multimodal_keras.splitting import SPLITS, split_positions
 from multimodal_keras.targets import TargetEncoder
@@ -23,14 +24,41 @@ from multimodal_keras.targets import TargetEncoder
 logger = logging.getLogger(__name__)
 
 
-def configuration_section(parameters: Mapping[str, Any], names: list[str]) -> str:
-    """The configured parameter sections, each as YAML in a block that opens on a click."""
+def made_with(parameters: Mapping[str, Any], lineage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The run's parameters, with each section the model's lineage records in place of the
+    run's: the values the model and its artifacts were made with."""
+    recorded = (lineage or {}).get("parameters") or {}
+    merged = dict(parameters)
+    for name, value in recorded.items():
+        section = name.removeprefix("params:")
+        if name.startswith("params:") and "." not in section:
+            merged[section] = value
+    return merged
+
+
+def configuration_section(
+    parameters: Mapping[str, Any], names: list[str], run_parameters: Mapping[str, Any]
+) -> str:
+    """The parameter sections the model was made with, each as YAML in a block that opens
+    on a click, with the keys where this run's parameters say otherwise."""
     blocks = []
     for name in names:
         if name not in parameters:
             continue
         text = yaml.safe_dump({name: parameters[name]}, sort_keys=False, width=100)
-        blocks.append(report.details(name, report.preformatted(text.rstrip())))
+        body = report.preformatted(text.rstrip())
+        changed = differences(parameters[name], run_parameters.get(name), name)
+        if changed:
+            listed = ", ".join(f"{key} {current!r}" for key, _, current in changed)
+            body = (
+                report.paragraph(
+                    f"This run's parameters say {listed}, but the model and the artifacts it was "
+                    "made from used the values below (artifacts an earlier run wrote). `kedro run` "
+                    "applies this run's values."
+                )
+                + body
+            )
+        blocks.append(report.details(name, body))
     return "".join(blocks)
 
 
@@ -197,6 +225,7 @@ def build_run_report(
     target_encoder: TargetEncoder,
     parameters: dict[str, Any],
     reporting: Mapping[str, Any],
+    model_lineage: Mapping[str, Any] | None = None,
     tuning_trials: pd.DataFrame | None = None,
     **preprocessors: Any,
 ) -> str:
@@ -211,8 +240,11 @@ def build_run_report(
         evaluation_figures: The test figures ``evaluate_model`` drew, by file name: figures
             in memory, or their saved PNG bytes (``FiguresDataset`` loads those).
         target_encoder: The fitted target encoding.
-        parameters: All parameters; the report shows the sections ``reporting`` lists.
+        parameters: All parameters of this run.
         reporting: ``params:reporting``: title, sections, figure resolution, list lengths.
+        model_lineage: The model's lineage record: the report shows the sections
+            ``reporting`` lists as the model was made with them (its ``parameters``),
+            and this run's values where it records none.
         tuning_trials: The latest search's trials, or None when no search has run; shown
             in a section of their own when there are some.
         **preprocessors: ``<modality>.preprocessor`` for each modality.
@@ -221,6 +253,7 @@ def build_run_report(
         One self-contained HTML document.
     """
     dpi, max_items = int(reporting["figure_dpi"]), int(reporting["max_list_items"])
+    model_parameters = made_with(parameters, model_lineage)
     test_title = (
         "Confusion matrix and ROC"
         if target_encoder.is_classification
@@ -230,7 +263,7 @@ def build_run_report(
         (
             "configuration",
             "Configuration",
-            configuration_section(parameters, list(reporting["configuration"])),
+            configuration_section(model_parameters, list(reporting["configuration"]), parameters),
         ),
         (
             "data",
@@ -242,7 +275,7 @@ def build_run_report(
             "training",
             "Learning curves",
             learning_section(
-                training_history, target_encoder, parameters.get("training") or {}, dpi
+                training_history, target_encoder, model_parameters.get("training") or {}, dpi
             ),
         ),
         ("metrics", "Test metrics", metrics_section(metrics)),

@@ -23,6 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "target_encoder": "target_encoder",
                     "parameters": "parameters",
                     "reporting": "params:reporting",
+                    "model_lineage": "model_lineage",
                     # The latest search of settings, when there is one (None otherwise).
                     "tuning_trials": "tuning_trials",
                     **per_modality("{}.preprocessor"),
