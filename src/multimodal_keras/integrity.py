@@ -222,12 +222,14 @@ def record_of(dataset: Any) -> dict[str, Any] | None:
     return {"version": version, "path": shown, "sha256": sha256_of(path)}
 
 
+def value_digest(value: Any) -> str:
+    """The SHA-256 of a parameter value's canonical JSON."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def parameters_digest(values: Mapping[str, Any]) -> dict[str, str]:
     """A SHA-256 per parameter entry, over its canonical JSON."""
-    return {
-        name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-        for name, value in sorted(values.items())
-    }
+    return {name: value_digest(value) for name, value in sorted(values.items())}
 
 
 def lineage_record(

@@ -14,8 +14,6 @@ once). So:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 from collections.abc import Iterable, Mapping
@@ -28,7 +26,7 @@ from kedro.io.core import AbstractVersionedDataset, DatasetError
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 
-from multimodal_keras.integrity import is_parameter
+from multimodal_keras.integrity import is_parameter, value_digest
 from multimodal_keras.parameters import differences
 
 logger = logging.getLogger("multimodal_keras.hooks")
@@ -40,12 +38,8 @@ UNVERSIONED = "unversioned"
 WHOLE = "parameters"
 
 
-def digest(value: Any) -> str:
-    """The SHA-256 of a value's canonical JSON: its key in the records."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def empty_records() -> dict[str, Any]:
+    """Records of no artifact: each value by its SHA-256, each artifact's reads by version."""
     return {"values": {}, "artifacts": {}}
 
 
@@ -79,7 +73,7 @@ def add_artifact(
     """Record the parameters one version of an artifact was made with (in place)."""
     entry = {}
     for parameter, (value, read) in sorted(reads.items()):
-        key = digest(value)
+        key = value_digest(value)
         records["values"].setdefault(key, value)
         entry[parameter] = {"value": key, "read": read}
     records["artifacts"].setdefault(name, {})[version or UNVERSIONED] = entry
@@ -192,7 +186,7 @@ def warn_on_reuse(records: Mapping[str, Any], run: Pipeline, full: Pipeline, cat
                 continue
             changes = differences(value, catalog.load(parameter), shown_name(parameter))
             if changes:
-                artifacts, _ = differing.setdefault((parameter, digest(value)), ([], changes))
+                artifacts, _ = differing.setdefault((parameter, value_digest(value)), ([], changes))
                 artifacts.append(name)
     for (parameter, _), (artifacts, changes) in sorted(differing.items()):
         # The artifacts whose own node read the parameter, else all those made after one.
