@@ -303,3 +303,16 @@ def test_a_marker_in_the_target_is_a_missing_target():
     raw = table(label=[0, "?", 1, 0, 1, 1])
     primary = validate(raw, {"target": "label"}, None, TABULAR, markers={"label": ["?"]})
     assert primary["row_id"].tolist() == [0, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("column", ["colour", "label"])
+def test_integers_beyond_64_bits_stop_with_the_column_and_what_to_do(column):
+    raw = table()
+    raw[column] = pd.Series([2**70, 1] * 3, dtype=object)  # as a JSON or Python source gives
+    with pytest.raises(MultimodalKerasError) as raised:
+        validate(raw, {"target": "label"}, None, TABULAR)
+    assert str(raised.value) == (
+        f"Column {column!r} of the raw table holds integers beyond 64 bits (such as "
+        f"{2**70}), which a table column cannot store; store them as text (quoted in a CSV "
+        "file, a string column in Parquet)."
+    )

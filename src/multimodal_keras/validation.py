@@ -298,6 +298,33 @@ def validate_new_rows(
     return normalise_types(rows, features)
 
 
+def unstorable(frame: pd.DataFrame, error: Exception) -> MultimodalKerasError:
+    """The project's error for the first column Arrow cannot store as one typed column."""
+    for column in frame.columns:
+        bounds = np.iinfo(np.int64)
+        too_large = [
+            value for value in frame[column].dropna()
+            if isinstance(value, int) and not bounds.min <= value <= bounds.max
+        ]  # fmt: skip
+        if too_large:
+            return MultimodalKerasError(
+                f"Column {column!r} of the raw table holds integers beyond 64 bits (such as "
+                f"{too_large[0]}), which a table column cannot store; store them as text "
+                "(quoted in a CSV file, a string column in Parquet)."
+            )
+        try:
+            pa.array(frame[column], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as found:
+            return MultimodalKerasError(
+                f"Column {column!r} of the raw table holds values that cannot be stored in one "
+                f"table column ({' '.join(str(found).split())}); give its values one type."
+            )
+    return MultimodalKerasError(
+        f"A column of the raw table holds values that cannot be stored in one table column "
+        f"({' '.join(str(error).split())}); give its values one type."
+    )
+
+
 def validate(
     raw_table: pd.DataFrame,
     table_params: Mapping[str, Any],
@@ -563,11 +590,8 @@ class Ingest:
         normalised = self.normalised(rows, {})
         try:
             schema = pa.Schema.from_pandas(normalised, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            raise MultimodalKerasError(
-                f"A column of the raw table holds values that cannot be stored in one table "
-                f"column ({error}); give its values one type."
-            ) from None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
+            raise unstorable(normalised, error) from None
         entries = schema.pandas_metadata["columns"]
         empty = normalised.isna().all()
         for each, entry in zip(schema, entries, strict=True):
