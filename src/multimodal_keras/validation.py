@@ -300,8 +300,8 @@ def validate_new_rows(
 
 def unstorable(frame: pd.DataFrame, error: Exception) -> MultimodalKerasError:
     """The project's error for the first column Arrow cannot store as one typed column."""
+    bounds = np.iinfo(np.int64)
     for column in frame.columns:
-        bounds = np.iinfo(np.int64)
         too_large = [
             value for value in frame[column].dropna()
             if isinstance(value, int) and not bounds.min <= value <= bounds.max
@@ -317,12 +317,17 @@ def unstorable(frame: pd.DataFrame, error: Exception) -> MultimodalKerasError:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as found:
             return MultimodalKerasError(
                 f"Column {column!r} of the raw table holds values that cannot be stored in one "
-                f"table column ({' '.join(str(found).split())}); give its values one type."
+                f"table column ({one_line(found)}); give its values one type."
             )
     return MultimodalKerasError(
         f"A column of the raw table holds values that cannot be stored in one table column "
-        f"({' '.join(str(error).split())}); give its values one type."
+        f"({one_line(error)}); give its values one type."
     )
+
+
+def one_line(error: Exception) -> str:
+    """An error's text on one line, for a sentence that quotes it."""
+    return " ".join(str(error).split())
 
 
 def validate(
