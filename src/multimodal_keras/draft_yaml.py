@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from multimodal_keras.drafting import GROUP, ID, IMAGE, LEFT_OUT, PATH, TEXT, Column, Draft
+from multimodal_keras.errors import one_line
 
 WIDTH = 92  # of the comment block at the top
 INDENT = "  "
@@ -143,7 +144,7 @@ def _columns(columns: list[Column]) -> list[str]:
         return [f"{INDENT}columns: []"]
     lines = [f"{INDENT}columns:"]
     for column in columns:
-        lines.append(f"{INDENT * 2}- {_flow(column.name)}  # {_one_line(column.evidence)}")
+        lines.append(f"{INDENT * 2}- {_flow(column.name)}  # {one_line(column.evidence)}")
     return lines
 
 
@@ -162,7 +163,7 @@ def _image(draft: Draft, written_path: Callable[[Path], str]) -> list[str]:
 def _entry(key: str, value: Any, comment: str = "", indent: str = INDENT) -> list[str]:
     """``key: value`` with its comment, in flow style."""
     text = f"{indent}{_flow(key)}: {_flow(value)}"
-    return [f"{text}  # {_one_line(comment)}" if comment else text]
+    return [f"{text}  # {one_line(comment)}" if comment else text]
 
 
 def _flow(value: Any) -> str:
@@ -176,13 +177,9 @@ def _flow(value: Any) -> str:
 def _comment(text: str, indent: str = "", hanging: str = "") -> list[str]:
     """A comment paragraph wrapped to the block's width (list items with a hanging indent)."""
     wrapped = textwrap.wrap(
-        _one_line(text), WIDTH - 2, initial_indent=indent, subsequent_indent=hanging or indent
+        one_line(text), WIDTH - 2, initial_indent=indent, subsequent_indent=hanging or indent
     )
     return [f"# {line}" for line in wrapped]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def relative_writer(project: Path) -> Callable[[Path], str]:

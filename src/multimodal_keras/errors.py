@@ -6,3 +6,8 @@ class MultimodalKerasError(ValueError):
 
     The message is one sentence: what is wrong, where, and what to do about it.
     """
+
+
+def one_line(text: object) -> str:
+    """Text (an error's, a cell's) on one line, to quote inside a one-line message."""
+    return " ".join(str(text).split())

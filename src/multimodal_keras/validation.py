@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from multimodal_keras import tables
-from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.errors import MultimodalKerasError, one_line
 from multimodal_keras.missing_values import mark_missing
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import NUMBER, ROW_ID, configured_columns, serving_name
@@ -323,11 +323,6 @@ def unstorable(frame: pd.DataFrame, error: Exception) -> MultimodalKerasError:
         f"A column of the raw table holds values that cannot be stored in one table column "
         f"({one_line(error)}); give its values one type."
     )
-
-
-def one_line(error: Exception) -> str:
-    """An error's text on one line, for a sentence that quotes it."""
-    return " ".join(str(error).split())
 
 
 def validate(

@@ -153,8 +153,11 @@ class ParameterRecordHooks:
                 dataset = catalog.get(name) if name in catalog else None
                 upstream.append(artifact_reads(self._records, name, loaded_version(dataset)) or {})
         now = datetime.now(UTC).isoformat()
-        own = {name: (inputs[name], now) for name in node.inputs if is_parameter(name)}
-        own.pop(WHOLE, None)
+        own = {
+            name: (inputs[name], now)
+            for name in node.inputs
+            if is_parameter(name) and name != WHOLE
+        }
         with self._lock:
             self._pending[node.name] = latest_reads(*upstream, own)
 
