@@ -313,3 +313,25 @@ def test_table_learning_rate_factor_keeps_the_bag_and_slows_its_steps():
     np.testing.assert_allclose(outputs[0.1][0], outputs[1.0][0], atol=1e-6)
     assert np.abs(outputs[1.0][1]).min() > 1e-3
     np.testing.assert_allclose(outputs[0.1][1], 0.1 * outputs[1.0][1], rtol=1e-3, atol=1e-7)
+
+
+def test_auto_factor_slows_the_tables_only_where_every_text_is_short():
+    review = " ".join(f"word{index}" for index in range(40))
+    preprocessor = text.fit(
+        rows(title=["red kettle", "blue pot"] * 4, review=[review] * 8),
+        options(
+            columns=["title", "review"],
+            sequence_length="auto",
+            length_percentile=95,
+            min_sequence_length=2,
+            max_sequence_length=64,
+        ),
+    )
+    title_ids, review_ids = preprocessor.lengths()
+    tower = {"table_learning_rate_factor": "auto", "short_text_factor": 0.3}
+
+    assert title_ids < review_ids
+    # Beside a review as long as long_text_ids, the titles' tables learn at full speed too.
+    assert text.table_step_scale(preprocessor, tower | {"long_text_ids": review_ids}) == 1.0
+    assert text.table_step_scale(preprocessor, tower | {"long_text_ids": review_ids + 1}) == 0.3
+    assert text.table_step_scale(preprocessor, {"table_learning_rate_factor": 0.5}) == 0.5

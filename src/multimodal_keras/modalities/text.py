@@ -74,7 +74,9 @@ class TowerOptions(options.Options):
 
     tfidf: bool
     tfidf_dropout: options.Dropout
-    table_learning_rate_factor: options.PositiveFloat
+    table_learning_rate_factor: options.AUTO | options.PositiveFloat
+    short_text_factor: options.PositiveFloat = 1.0
+    long_text_ids: options.Positive = 1
     encoder: Literal["average", "conv", "none"]
     embedding_dim: options.Positive
     conv_filters: options.Positive
@@ -448,9 +450,19 @@ class TokenMeans(keras.layers.Layer):
         return keras.KerasTensor(ids.shape, dtype="float32")
 
 
-def table_step_scale(tower: Mapping[str, Any]) -> float:
-    """The share of the learning rate the n-gram tables learn at (``WeightedBag``)."""
-    return float(tower.get("table_learning_rate_factor", 1.0))
+def table_step_scale(preprocessor: TextPreprocessor, tower: Mapping[str, Any]) -> float:
+    """The share of the learning rate the n-gram tables learn at (``WeightedBag``).
+
+    ``auto``: ``short_text_factor`` when every column is short (its length, a high
+    percentile of its training texts' ids, under ``long_text_ids``: titles, names, short
+    posts, which the tables learn by heart in one pass), 1.0 beside a long text, whose
+    words are the signal.
+    """
+    factor = tower.get("table_learning_rate_factor", 1.0)
+    if factor != AUTO:
+        return float(factor)
+    short = max(preprocessor.lengths()) < int(tower["long_text_ids"])
+    return float(tower["short_text_factor"]) if short else 1.0
 
 
 def uses_tfidf(preprocessor: TextPreprocessor, tower: Mapping[str, Any]) -> bool:
@@ -479,7 +491,7 @@ def build_tower(
             columns,
             size,
             int(tower["embedding_dim"]),
-            step_scale=table_step_scale(tower),
+            step_scale=table_step_scale(preprocessor, tower),
             name=f"{name}_tfidf_bag",
         )([inputs, shares])
         parts.append(keras.layers.Flatten(name=f"{name}_tfidf_flatten")(bag))
@@ -510,7 +522,7 @@ def wide_features(
         size,
         output_units,
         sum_columns=True,
-        step_scale=table_step_scale(tower),
+        step_scale=table_step_scale(preprocessor, tower),
         name=f"{name}_wide_bag",
     )([inputs, shares])
 
@@ -528,7 +540,7 @@ def sequence_features(
             len(preprocessor.vocabulary),
             int(tower["embedding_dim"]),
             shared=True,
-            step_scale=table_step_scale(tower),
+            step_scale=table_step_scale(preprocessor, tower),
             name=f"{name}_embedding",
         )([inputs, shares])
         return keras.layers.Flatten(name=f"{name}_flatten")(pooled)

@@ -117,7 +117,7 @@ def warn_if_best_epoch_early(
         logger.warning(
             "The best validation epoch was %d of %d (%s): the network memorised the training "
             "rows within %s. docs/model.md, 'When the model loses to the baseline', lists "
-            "what to try (a lower training.learning_rate; for titles and names, "
+            "what to try (a lower training.learning_rate; for titles and names, a lower "
             "model.towers.text.table_learning_rate_factor), each with its measured effect.",
             best,
             epochs,
