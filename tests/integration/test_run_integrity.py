@@ -3,6 +3,14 @@
 One tiny project, trained once, then changed the ways that used to mix runs silently:
 an environment trained beside it, one namespace rerun with other parameters, a planted
 pickle, a second run while one is going, and commands run before any training.
+
+The trained project is a copy of the tiny project after its default ``kedro run``
+(``tiny_run``, tests/integration/conftest.py, which other tests only read). Inference
+before any training and the two runs that meet the run lock are ``python -m kedro``
+processes: a terminal of their own, and a lock held by another process. The reruns,
+scoring and refusals after training run in this process (Click's runner, as
+tests/bad_inputs runs them, with the run's log records in the output), so that each
+costs its run and not a TensorFlow start-up too.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import html
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -21,14 +30,22 @@ import pytest
 
 from multimodal_keras.integrity import LOCK_FILE
 from tests.artifacts import latest
+from tests.bad_inputs.conftest import Outcome, kedro_run
+from tests.integration.conftest import ProjectRun
 from tests.scratch_project import kedro, make_small_project, subprocess_environment
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # Kedro's config loader registers its resolvers anew in every session run in this process.
+    pytest.mark.filterwarnings("ignore:register_new_resolver:UserWarning"),
+]
 
 NEW_ROWS = "data/01_raw/demo_table.parquet"  # the tiny table itself: its target is ignored
 PREDICTIONS = "data/07_model_output/scored.parquet"
-INFERENCE = ("run", "--pipelines", "inference",
-             "--params", f"new_rows_file={NEW_ROWS},predictions_file={PREDICTIONS}")  # fmt: skip
+# `kedro run` options that score the tiny table with the inference pipeline.
+SCORE = ("--pipelines", "inference",
+         "--params", f"new_rows_file={NEW_ROWS},predictions_file={PREDICTIONS}")  # fmt: skip
+INFERENCE = ("run", *SCORE)
 
 
 class Planted:
@@ -41,28 +58,33 @@ class Planted:
         return (os.system, (f"touch {self.marker}",))
 
 
-def output(result: subprocess.CompletedProcess) -> str:
+def output(result: subprocess.CompletedProcess | Outcome) -> str:
+    if isinstance(result, Outcome):  # run in this process: log records and Click's output
+        return result.output
     return result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    path, _ = make_small_project(tmp_path_factory.mktemp("integrity"))
+def fresh_inference(tmp_path_factory) -> subprocess.CompletedProcess:
+    """``kedro run --pipelines inference`` in a small project that was never trained."""
+    untrained, _ = make_small_project(tmp_path_factory.mktemp("untrained"))
+    return kedro(untrained, *INFERENCE)
+
+
+@pytest.fixture(scope="module")
+def project(tiny_run: ProjectRun, tmp_path_factory) -> Path:
+    """A copy of the tiny project after its one default ``kedro run``: one version of each
+    artifact. The tests below change it; ``tiny_run`` itself is only read."""
+    path = tmp_path_factory.mktemp("integrity") / "project"
+    shutil.copytree(tiny_run.project, path)
     return path
 
 
 @pytest.fixture(scope="module")
-def fresh_inference(project) -> subprocess.CompletedProcess:
-    return kedro(project, *INFERENCE)
-
-
-@pytest.fixture(scope="module")
-def trained(project, fresh_inference) -> pd.DataFrame:
-    """The project trained once; the predictions its model makes on the tiny table."""
-    result = kedro(project, "run")
-    assert result.returncode == 0, output(result)[-3000:]
-    scored = kedro(project, *INFERENCE)
-    assert scored.returncode == 0, output(scored)[-3000:]
+def trained(project) -> pd.DataFrame:
+    """The predictions the project's trained model makes on the tiny table."""
+    scored = kedro_run(project, *SCORE)
+    assert scored.exit_code == 0, output(scored)[-3000:]
     return pd.read_parquet(project / PREDICTIONS)
 
 
@@ -116,11 +138,10 @@ def test_a_rerun_reusing_artifacts_made_with_other_values_says_so_and_the_report
 ):
     # The numerical features are remade with robust scaling, then the model is retrained
     # from them while the configuration still says standard.
-    rerun = kedro(project, "run", "--namespaces", "numerical",
-                  "--params", "numerical.scaling=robust")  # fmt: skip
-    assert rerun.returncode == 0, output(rerun)[-3000:]
-    retrained = kedro(project, "run", "--from-nodes", "build_model")
-    assert retrained.returncode == 0, output(retrained)[-3000:]
+    rerun = kedro_run(project, "--namespaces", "numerical", "--params", "numerical.scaling=robust")
+    assert rerun.exit_code == 0, output(rerun)[-3000:]
+    retrained = kedro_run(project, "--from-nodes", "build_model")
+    assert retrained.exit_code == 0, output(retrained)[-3000:]
 
     text = output(retrained)
     assert "numerical.preprocessor" in text
@@ -135,9 +156,8 @@ def test_a_rerun_reusing_artifacts_made_with_other_values_says_so_and_the_report
 
 
 def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(project, trained):
-    rerun = kedro(project, "run", "--namespaces", "numerical",
-                  "--params", "numerical.scaling=minmax")  # fmt: skip
-    assert rerun.returncode == 0, output(rerun)[-3000:]
+    rerun = kedro_run(project, "--namespaces", "numerical", "--params", "numerical.scaling=minmax")
+    assert rerun.exit_code == 0, output(rerun)[-3000:]
     marker = project / "planted_pickle_ran"
     planted = project / "data/06_models/text_preprocessor.pkl/2099-01-01T00.00.00.000Z"
     planted.mkdir()
@@ -146,19 +166,19 @@ def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(p
     models = sorted((project / "data/06_models/trained_model.keras").iterdir())
     model_version, latest_model = models[0].name, models[-1].name
 
-    refused = kedro(project, *INFERENCE)
-    scored = kedro(project, *INFERENCE, "--load-versions", f"trained_model:{model_version}")
-    evaluated = kedro(project, "run", "--from-nodes", "evaluate_model")
+    refused = kedro_run(project, *SCORE)
+    scored = kedro_run(project, *SCORE, "--load-versions", f"trained_model:{model_version}")
+    evaluated = kedro_run(project, "--from-nodes", "evaluate_model")
 
     text = output(refused)
-    assert refused.returncode == 1
+    assert refused.exit_code == 1
     assert "`numerical.preprocessor` on disk" in text and "was saved after the model" in text
     assert f"--load-versions trained_model:{latest_model}" in text
-    assert scored.returncode == 0, output(scored)[-3000:]
+    assert scored.exit_code == 0, output(scored)[-3000:]
     assert "Using the artifacts the model" in output(scored)
     pd.testing.assert_frame_equal(pd.read_parquet(project / PREDICTIONS), trained)
     assert not marker.exists()
-    assert evaluated.returncode == 1
+    assert evaluated.exit_code == 1
     text = output(evaluated)
     assert "`numerical.features`" in text and "is not what the model" in text
     assert "kedro run --from-nodes train_model" in text
