@@ -143,7 +143,7 @@ def test_a_search_runs_its_trials_and_keeps_the_best_settings(artifacts, first_s
 
 @pytest.mark.integration
 def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path):
-    trials, _, directory = first_search
+    trials, tuned, directory = first_search
     test_rows = split_positions(artifacts["split_assignments"], TEST)
     poisoned = dict(artifacts["features"])
     for name in ("categorical", "numerical"):
@@ -151,13 +151,19 @@ def test_the_search_never_reads_the_test_rows(artifacts, first_search, tmp_path)
         values[test_rows] = np.nan
         poisoned[name] = values
 
-    again, _ = search(artifacts, tmp_path, features=poisoned)
+    again, tuned_again = search(artifacts, tmp_path, features=poisoned)
 
+    # The same seed, and test rows the search must not read: the same trials and settings.
     pd.testing.assert_frame_equal(without_time(again), without_time(trials))
+    assert tuned_again == tuned
     # The search's identity (its folder) hashes the rows it reads: not the test rows.
     assert [path.name for path in tmp_path.iterdir()] == [path.name for path in directory.iterdir()]
 
 
+# A third search of three trials (about 10 s): with the slow tests. In the default suite,
+# test_the_search_never_reads_the_test_rows searches again with the same seed and asserts
+# the same trials and tuned settings; the interrupted search, resumed, ends with them too.
+@pytest.mark.slow
 @pytest.mark.integration
 def test_the_same_seed_gives_the_same_trials(artifacts, first_search, tmp_path):
     trials, tuned, _ = first_search
