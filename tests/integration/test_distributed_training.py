@@ -1,10 +1,11 @@
 """Training on distribution strategies for real: ``kedro run`` processes, as a user runs them.
 
 A project copy with a 600-row demo table is prepared once (features and the untrained
-model); each test trains in copies of it. ``mirrored`` splits this machine's CPU into
-two logical devices and is compared with one device at the same global batch;
-``multi_worker`` starts two worker processes on localhost ports, each with its own
-``TF_CONFIG``, and stops them when they finish or when the time is up.
+model, by ``kedro run --to-nodes`` in this process: nothing of it is distributed); each
+test trains in copies of it, in processes of their own. ``mirrored`` splits this
+machine's CPU into two logical devices and is compared with one device at the same
+global batch; ``multi_worker`` starts two worker processes on localhost ports, each with
+its own ``TF_CONFIG``, and stops them when they finish or when the time is up.
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ from typing import Any
 import pytest
 
 from tests.artifacts import latest
-from tests.scratch_project import kedro, make_small_project, subprocess_environment
+from tests.bad_inputs.conftest import kedro_run
+from tests.scratch_project import make_small_project, subprocess_environment
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # Kedro's config loader registers its resolvers anew in a session run in this process.
+    pytest.mark.filterwarnings("ignore:register_new_resolver:UserWarning"),
+]
 
 ROWS = 600
 OVERRIDES: dict[str, Any] = {
@@ -59,8 +65,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project, _ = make_small_project(
         tmp_path_factory.mktemp("distributed") / "prepared", OVERRIDES, rows=ROWS
     )
-    result = kedro(project, "run", "--to-nodes", PREPARE, timeout=RUN_TIMEOUT)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = kedro_run(project, "--to-nodes", PREPARE)
+    assert result.exit_code == 0, result.output[-4000:]
     return project
 
 
