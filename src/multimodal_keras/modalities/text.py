@@ -75,8 +75,8 @@ class TowerOptions(options.Options):
     tfidf: bool
     tfidf_dropout: options.Dropout
     table_learning_rate_factor: options.AUTO | options.PositiveFloat
-    short_text_factor: options.PositiveFloat = 1.0
-    long_text_ids: options.Positive = 1
+    short_text_factor: options.PositiveFloat
+    long_text_ids: options.Positive
     encoder: Literal["average", "conv", "none"]
     embedding_dim: options.Positive
     conv_filters: options.Positive
