@@ -18,7 +18,8 @@ from multimodal_keras.datasets.atomic import staged
 
 
 class TensorFlowModelDataset(KedroTensorFlowModelDataset):
-    """A ``.keras`` file on the local disk; loading is kedro-datasets' own.
+    """A ``.keras`` file on the local disk; loading is kedro-datasets' own, after the
+    project's Keras objects are registered (``multimodal_keras.keras_objects``).
 
     Example catalog entry::
 
@@ -27,6 +28,12 @@ class TensorFlowModelDataset(KedroTensorFlowModelDataset):
           filepath: data/06_models/trained_model.keras
           versioned: true
     """
+
+    def load(self) -> keras.Model:
+        # The project's layers must be registered, whichever process loads the model.
+        import multimodal_keras.keras_objects  # noqa: F401, PLC0415
+
+        return super().load()
 
     def save(self, data: keras.Model) -> None:
         path = Path(get_filepath_str(self._get_save_path(), self._protocol))
