@@ -26,6 +26,7 @@ warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is depreca
 # The parameters are checked first: Kedro calls the last of equally early hooks first.
 # The terminal: verbosity (set before TensorFlow loads) and the run's closing summary,
 # naming the artifacts below where this run wrote them.
+PARAMETER_RECORDS = ParameterRecordHooks()  # the model's lineage asks it what made the model
 HOOKS = (
     TerminalHooks(
         metrics_dataset="metrics",
@@ -39,8 +40,8 @@ HOOKS = (
             "tuning_trials": "tuning trials",
         },
     ),
-    RunIntegrityHooks(),
-    ParameterRecordHooks(),
+    RunIntegrityHooks(made_with=PARAMETER_RECORDS.parameters_of),
+    PARAMETER_RECORDS,
     NodeRecordHooks(timings_dataset="run_timings"),
     RunRecordHooks(),
     DistributionHooks(),

@@ -122,6 +122,7 @@ class ParameterRecordHooks:
         self._transient: dict[str, dict[str, tuple[Any, str]]] = {}
         self._catalog: Any = None
         self._active = False
+        self._unsaved = False
 
     @hook_impl(trylast=True)  # after the lineage's pins and the tuned settings are in place
     def before_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
@@ -161,7 +162,7 @@ class ParameterRecordHooks:
         with self._lock:
             self._pending[node.name] = latest_reads(*upstream, own)
 
-    @hook_impl(tryfirst=True)  # before the lineage reads the model's record
+    @hook_impl(tryfirst=True)  # before the lineage asks for the model's record
     def after_dataset_saved(self, dataset_name: str, node: Node) -> None:
         if not self._active:
             return
@@ -172,7 +173,28 @@ class ParameterRecordHooks:
                 self._transient[dataset_name] = reads
                 return
             add_artifact(self._records, dataset_name, saved_version(dataset), reads)
-            self._catalog.save(RECORDS, self._records)
+            self._unsaved = True
+
+    @hook_impl
+    def after_node_run(self) -> None:
+        self._save()
+
+    @hook_impl
+    def on_node_error(self) -> None:  # what the node saved before it failed
+        self._save()
+
+    def _save(self) -> None:
+        """The records to the catalog, once per node that saved an artifact."""
+        with self._lock:
+            if self._active and self._unsaved:
+                self._catalog.save(RECORDS, self._records)
+                self._unsaved = False
+
+    def parameters_of(self, name: str, version: str | None) -> dict[str, Any] | None:
+        """The parameters one version of an artifact was made with, as recorded so far
+        (the model's, for its lineage, saved before this node's records are)."""
+        with self._lock:
+            return artifact_parameters(self._records, name, version) if self._active else None
 
 
 def warn_on_reuse(records: Mapping[str, Any], run: Pipeline, full: Pipeline, catalog: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,12 @@ from kedro.pipeline.node import Node
 
 from multimodal_keras import integrity
 from multimodal_keras.config_loader import data_folder_for
-from multimodal_keras.hooks import parameter_records
 from multimodal_keras.hooks.catalog import quiet_replacements
 
 logger = logging.getLogger("multimodal_keras.hooks")
+
+# (artifact, version) -> the parameters that version was made with, or None if unrecorded.
+MadeWith = Callable[[str, str | None], dict[str, Any] | None]
 
 
 class RunIntegrityHooks:
@@ -33,7 +36,9 @@ class RunIntegrityHooks:
 
     LOCK_PARAMETERS = "params:run_lock"
 
-    def __init__(self) -> None:
+    def __init__(self, made_with: MadeWith | None = None) -> None:
+        # The parameters an artifact version was made with (ParameterRecordHooks), if known.
+        self._made_with = made_with
         self._lock: integrity.RunLock | None = None
         self._catalog: Any = None
         self._data_folder = Path(data_folder_for(None))
@@ -97,7 +102,8 @@ class RunIntegrityHooks:
             if dataset is not None and (record := integrity.record_of(dataset)) is not None
         }
         version = model.resolve_load_version() if hasattr(model, "resolve_load_version") else None
-        parameters = self._recorded_parameters(version) or {
+        recorded = self._made_with(integrity.MODEL, version) if self._made_with else None
+        parameters = recorded or {
             name: self._catalog.load(name)
             for name in names
             if integrity.is_parameter(name) and name in self._catalog
@@ -105,14 +111,6 @@ class RunIntegrityHooks:
         self._catalog.save(
             integrity.LINEAGE, integrity.lineage_record(version, artifacts, parameters)
         )
-
-    def _recorded_parameters(self, version: str | None) -> dict[str, Any] | None:
-        """The parameters the model was made with, from ``parameter_records`` (written by
-        ``ParameterRecordHooks`` just before); None where it is not in the catalog."""
-        if parameter_records.RECORDS not in self._catalog:
-            return None
-        records = self._catalog.load(parameter_records.RECORDS)
-        return parameter_records.artifact_parameters(records, integrity.MODEL, version)
 
     @hook_impl(trylast=True)  # after the other hooks' last saves
     def after_pipeline_run(self) -> None:
