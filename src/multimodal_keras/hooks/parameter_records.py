@@ -131,6 +131,7 @@ class ParameterRecordHooks:
         from multimodal_keras.hooks.run_integrity import writes_nothing
 
         self._catalog, self._pending, self._transient = catalog, {}, {}
+        self._unsaved = False
         self._active = RECORDS in catalog and not writes_nothing()
         if not self._active:
             return
@@ -143,6 +144,7 @@ class ParameterRecordHooks:
     def before_node_run(self, node: Node, catalog: Any, inputs: dict[str, Any]) -> None:
         if not self._active:
             return
+        self._save()  # what the nodes before this one saved
         upstream = []
         for name in node.inputs:
             if is_parameter(name) or name == WHOLE:
@@ -175,16 +177,18 @@ class ParameterRecordHooks:
             add_artifact(self._records, dataset_name, saved_version(dataset), reads)
             self._unsaved = True
 
+    # Kedro saves a node's outputs after its after_node_run: the records are written before
+    # the next node, and at the run's end, whether it ends well or not.
     @hook_impl
-    def after_node_run(self) -> None:
+    def after_pipeline_run(self) -> None:
         self._save()
 
     @hook_impl
-    def on_node_error(self) -> None:  # what the node saved before it failed
+    def on_pipeline_error(self) -> None:
         self._save()
 
     def _save(self) -> None:
-        """The records to the catalog, once per node that saved an artifact."""
+        """The records to the catalog, when artifacts were saved since the last write."""
         with self._lock:
             if self._active and self._unsaved:
                 self._catalog.save(RECORDS, self._records)
