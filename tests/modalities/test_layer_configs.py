@@ -56,6 +56,7 @@ CASES: dict[str, Callable[[], tuple[keras.layers.Layer, Any]]] = {
     ),
     "ClipToRange": lambda: (numerical.ClipToRange([-1.0, 0.0], [1.0, 2.0]), VALUES),
     "PeriodicEncoding": lambda: (numerical.PeriodicEncoding(3, 0.1, 2.0), VALUES),
+    "SmoothClip": lambda: (numerical.SmoothClip(2.0), VALUES),
     "ImputeAndScale": lambda: (
         numerical.ImputeAndScale(
             np.array([0.5, -2.0]),

@@ -145,6 +145,71 @@ def test_wide_path_reads_values_within_the_training_range():
     np.testing.assert_allclose(read[:, 0], [lowest, far[1, 0], highest], rtol=1e-6)
 
 
+def test_smooth_clip_keeps_ordinary_values_and_bounds_outliers():
+    layer = numerical.SmoothClip(3.0)
+    values = np.array([[-1e6, -0.2, 0.0, 0.5, 2.0, 8.0, 1e6]], dtype=np.float32)
+
+    read = keras.ops.convert_to_numpy(layer(values))[0]
+
+    np.testing.assert_allclose(read, values[0] / np.sqrt(1.0 + (values[0] / 3.0) ** 2), rtol=1e-6)
+    # Within a standard deviation the value is kept to 2 %; beyond, it never passes 3.
+    np.testing.assert_allclose(read[1:4], values[0, 1:4], rtol=0.02)
+    assert np.all(np.diff(read) > 0)
+    assert np.abs(read).max() <= 3.0
+    # A house 8 deviations out reads closer to one 2 deviations out than to twice its value.
+    assert read[5] - read[4] < read[4]
+
+
+def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
+    train = rows([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 100.0])
+    preprocessor = numerical.fit(train, options(quantile_bins=2))
+    inputs = keras.Input(shape=(len(preprocessor.output_names),), name="numerical")
+    tower = {"smooth_clip": 1.0}
+    wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1, tower))
+    values = numerical.model_input(numerical.transform(preprocessor, rows([4.0, 100.0, 1e9])))
+
+    read = wide.predict(values, verbose=0)[:, 0]
+
+    expected = values[:2, 0] / np.sqrt(1.0 + values[:2, 0] ** 2)
+    np.testing.assert_allclose(read[:2], expected, rtol=1e-6)
+    # Beyond the training range a value reads as the training maximum does.
+    np.testing.assert_allclose(read[2], read[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("encoding", ["piecewise_linear", "periodic"])
+def test_smoothed_tower_bins_every_training_value_as_the_plain_one_does(encoding, tmp_path):
+    train = rows(list(np.random.default_rng(0).lognormal(sigma=1.5, size=300)))
+    preprocessor = numerical.fit(train, options(quantile_bins=8))
+    tower = {
+        "encoding": encoding,
+        "frequencies": 4,
+        "frequency_scales": [0.3, 30.0],
+        "embedding_dim": 3,
+        "units": [4],
+        "dropout": 0.0,
+    }
+    values = numerical.model_input(numerical.transform(preprocessor, train))
+    smoothed, plain = (
+        keras.Model(*numerical.build_tower("numerical", preprocessor, tower | extra))
+        for extra in ({"smooth_clip": 3.0}, {"smooth_clip": None})
+    )
+
+    assert "numerical_smooth_clip" in [layer.name for layer in smoothed.layers]
+    assert "numerical_smooth_clip" not in [layer.name for layer in plain.layers]
+    if encoding == "piecewise_linear":
+        # The bins' edges are smoothed with the values: each value fills the same bins.
+        def filled(model):
+            encoder = keras.Model(model.input, model.get_layer(f"numerical_{encoding}").output)
+            return (encoder.predict(values, verbose=0) >= 1.0 - 1e-6).sum(axis=-1)
+
+        np.testing.assert_array_equal(filled(smoothed), filled(plain))
+    smoothed.save(tmp_path / "tower.keras")
+    reloaded = keras.models.load_model(tmp_path / "tower.keras", safe_mode=True)
+    np.testing.assert_array_equal(
+        reloaded.predict(values, verbose=0), smoothed.predict(values, verbose=0)
+    )
+
+
 def test_numerical_tower_with_piecewise_linear_embeddings_reloads_with_safe_mode(tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(size=200)))
     preprocessor = numerical.fit(train, options(quantile_bins=8))

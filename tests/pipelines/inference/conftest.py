@@ -47,13 +47,15 @@ TEXT_MARKERS = ["n/a"]
 
 def tiny_parameters() -> dict[str, Any]:
     """The small project's parameters, trained for one epoch, with the missing-value markers
-    ``MARKERS`` (``TEXT_MARKERS`` for the first text column)."""
+    ``MARKERS`` (``TEXT_MARKERS`` for the first text column) and the numbers smoothly
+    clipped (so the serving parity covers ``SmoothClip`` too)."""
     params = small_parameters({"training": {"epochs": 1, "verbose": 0}})
     params["table"]["missing_values"] = list(MARKERS)
     first_text = configured_columns(params["text"])[0]
     params["table"]["missing_values_per_column"] = {first_text: list(TEXT_MARKERS)}
     # Tables and rows to score are read, encoded and predicted a few rows at a time.
     params["processing"]["chunk_rows"] = 7
+    params["model"]["towers"]["numerical"]["smooth_clip"] = 3.0
     return params
 
 
