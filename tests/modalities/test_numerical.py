@@ -156,8 +156,8 @@ def test_smooth_clip_keeps_ordinary_values_and_bounds_outliers():
     np.testing.assert_allclose(read[1:4], values[0, 1:4], rtol=0.02)
     assert np.all(np.diff(read) > 0)
     assert np.abs(read).max() <= 3.0
-    # A house 8 deviations out reads closer to one 2 deviations out than to twice its value.
-    assert read[5] - read[4] < read[4]
+    # Eight deviations out reads as less than twice two deviations out: no slope runs on.
+    assert read[5] < 2 * read[4]
 
 
 def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
@@ -177,7 +177,7 @@ def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
 
 
 @pytest.mark.parametrize("encoding", ["piecewise_linear", "periodic"])
-def test_smoothed_tower_bins_every_training_value_as_the_plain_one_does(encoding, tmp_path):
+def test_smoothed_tower_keeps_each_values_bins_and_reloads(encoding, tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(sigma=1.5, size=300)))
     preprocessor = numerical.fit(train, options(quantile_bins=8))
     tower = {
