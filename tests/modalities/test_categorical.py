@@ -11,11 +11,17 @@ from multimodal_keras.modalities import categorical
 MISSING = "<missing>"
 
 
-def options(encoding: str = "one_hot", min_frequency: int | None = None, columns=("colour",)):
+def options(
+    encoding: str = "one_hot",
+    min_frequency: int | None = None,
+    columns=("colour",),
+    unseen: str = "rare",
+):
     return {
         "columns": list(columns),
         "encoding": encoding,
         "min_frequency": min_frequency,
+        "unseen": unseen,
         "missing_token": MISSING,
     }
 
@@ -28,15 +34,46 @@ def rows(values: dict[str, list]) -> pd.DataFrame:
 TRAIN = rows({"colour": ["red"] * 6 + ["blue"] * 5 + ["green"]})
 
 
-@pytest.mark.parametrize("min_frequency", [None, 2])
-def test_category_unseen_in_training_is_encoded_as_all_zero_one_hot(min_frequency):
-    preprocessor = categorical.fit(TRAIN, options(min_frequency=min_frequency))
+@pytest.mark.parametrize(("min_frequency", "unseen"), [(None, "rare"), (2, "own"), (None, "own")])
+def test_category_unseen_in_training_is_encoded_as_all_zero_one_hot(min_frequency, unseen):
+    """Where there are no rare categories to read it as, or ``unseen: own`` says so."""
+    preprocessor = categorical.fit(TRAIN, options(min_frequency=min_frequency, unseen=unseen))
 
     encoded = categorical.transform(preprocessor, rows({"colour": ["purple", "red"]}))
 
     values = categorical.model_input(encoded)
     assert values[0].tolist() == [0.0] * len(preprocessor.output_names)
     assert values[1].sum() == 1.0
+
+
+@pytest.mark.parametrize("encoding", ["one_hot", "embedding", "auto"])
+def test_a_category_unseen_in_training_reads_as_the_rare_ones(encoding):
+    preprocessor = categorical.fit(
+        TRAIN, options(encoding, min_frequency=2) | {"one_hot_max_categories": 1}
+    )
+
+    encoded = categorical.transform(preprocessor, rows({"colour": ["purple", "green", "red"]}))
+
+    values = categorical.model_input(encoded)
+    # purple (never seen) is encoded exactly as green (seen once, so rare), not as red.
+    assert values[0].tolist() == values[1].tolist()
+    assert values[0].tolist() != values[2].tolist()
+    if encoding != "one_hot":
+        # The rare slot is one that training rows reach, not the never-trained unseen slot.
+        train_indices = categorical.model_input(categorical.transform(preprocessor, TRAIN))
+        assert values[0, 0] in set(train_indices[:, 0].tolist())
+        assert values[0, 0] != 0
+
+
+@pytest.mark.parametrize("encoding", ["embedding", "auto"])
+def test_unseen_own_keeps_the_unseen_slot_beside_the_rare_one(encoding):
+    preprocessor = categorical.fit(
+        TRAIN, options(encoding, min_frequency=2, unseen="own") | {"one_hot_max_categories": 1}
+    )
+
+    encoded = categorical.transform(preprocessor, rows({"colour": ["purple", "green"]}))
+
+    assert categorical.model_input(encoded)[:, 0].tolist() == [0, 3]
 
 
 def test_rare_training_categories_share_one_one_hot_column():

@@ -60,13 +60,15 @@ CATEGORICAL_NEW = frame(
 
 @pytest.mark.parametrize("encoding", ["one_hot", "embedding", "auto"])
 @pytest.mark.parametrize("min_frequency", [None, 3])
+@pytest.mark.parametrize("unseen", ["rare", "own"])
 def test_categorical_serving_encodes_known_rare_unseen_missing_and_empty_as_transform(
-    encoding, min_frequency
+    encoding, min_frequency, unseen
 ):
     options = {
         "columns": ["colour", "size"],
         "encoding": encoding,
         "min_frequency": min_frequency,
+        "unseen": unseen,
         "missing_token": "<missing>",
         # auto: size (3 categories) is one-hot, colour (up to 5) an embedding index.
         "one_hot_max_categories": 3,

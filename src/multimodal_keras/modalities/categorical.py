@@ -1,8 +1,11 @@
 """Categorical columns: one-hot or embedding indices, with scikit-learn encoders.
 
-Categories rarer than ``min_frequency`` in the training rows share one slot; a
-category never seen in training maps to an all-zero one-hot row (one-hot) or to
-its column's first slot of the embedding table (embedding). Missing values and empty
+Categories rarer than ``min_frequency`` in the training rows share one slot. A
+category never seen in training is read as those rare ones (``unseen: rare``, where the
+column has rare categories: a new director is most like the directors seen once or
+twice, and their slot is trained), or gets a slot of its own (``unseen: own``, and
+wherever the column has no rare categories): an all-zero one-hot row, or its column's
+first slot of the embedding table, which no training row reaches. Missing values and empty
 strings are one category of their own, the missing token. Under ``auto`` each column
 is one-hot when its training rows have at most ``one_hot_max_categories`` categories,
 and an embedding index otherwise: few categories are cheap to spell out, many are
@@ -51,6 +54,7 @@ class Options(options.Options):
     encoding: Literal["auto", "one_hot", "embedding"]
     one_hot_max_categories: options.Positive
     min_frequency: options.Positive | None
+    unseen: Literal["rare", "own"]
     missing_token: str
 
 
@@ -87,6 +91,8 @@ class CategoricalPreprocessor:
     table_size: int = 0
     # Auto only: per column, whether it is one-hot (else an embedding index).
     one_hot_columns: list[bool] = field(default_factory=list)
+    # Unseen categories read as the column's rare ones, where it has any.
+    unseen_as_rare: bool = False
 
     @property
     def index_positions(self) -> list[int]:
@@ -139,26 +145,38 @@ def fit(
         if (column_values == missing_token).all():
             warn_unused_column("categorical", column)
     min_frequency = options.get("min_frequency") or None
+    as_rare = options.get("unseen", "rare") == "rare"
     if encoding == ONE_HOT:
         encoder = OneHotEncoder(
-            # Unseen categories encode as all zeros, not as the rare categories' shared column.
-            handle_unknown="ignore",
+            # Unseen categories: the rare categories' shared column, or all zeros.
+            handle_unknown="infrequent_if_exist" if as_rare else "ignore",
             min_frequency=min_frequency,
             sparse_output=False,
             dtype=np.float32,
         ).fit(values)
         names = list(encoder.get_feature_names_out(columns))
-        return CategoricalPreprocessor(columns, encoding, missing_token, encoder, names)
+        return CategoricalPreprocessor(
+            columns, encoding, missing_token, encoder, names, unseen_as_rare=as_rare
+        )
     if encoding == EMBEDDING:
         encoder = _ordinal_encoder(values, min_frequency)
         # Each column gets one extra slot, its first, for unseen categories.
         sizes = [codes + 1 for codes in _codes_per_column(encoder)]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
         return CategoricalPreprocessor(
-            columns, encoding, missing_token, encoder, list(columns), offsets, int(sum(sizes))
+            columns,
+            encoding,
+            missing_token,
+            encoder,
+            list(columns),
+            offsets,
+            int(sum(sizes)),
+            unseen_as_rare=as_rare,
         )
     if encoding == AUTO:
-        return _fit_auto(columns, missing_token, values, min_frequency, options)
+        fitted = _fit_auto(columns, missing_token, values, min_frequency, options)
+        fitted.unseen_as_rare = as_rare
+        return fitted
     raise ValueError(f"unknown categorical encoding {encoding!r}")
 
 
@@ -198,6 +216,24 @@ def _fit_auto(
     )
 
 
+def _unseen_as_rare(encoder: OrdinalEncoder, codes: np.ndarray) -> np.ndarray:
+    """Ordinal codes with each unseen category (``UNKNOWN_CODE``) given its column's rare
+    code, where the column has rare categories (scikit-learn's ``infrequent_if_exist``,
+    which ``OrdinalEncoder`` lacks)."""
+    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(
+        encoder.categories_
+    )
+    codes = codes.copy()
+    for position, (rare, count) in enumerate(
+        zip(infrequent, _codes_per_column(encoder), strict=True)
+    ):
+        if rare is not None:
+            # The rare categories share the column's last code.
+            column = codes[:, position]
+            column[column == UNKNOWN_CODE] = count - 1
+    return codes
+
+
 def _code_labels(encoder: OrdinalEncoder, position: int) -> list[str]:
     """The category each ordinal code of a column stands for, as OneHotEncoder names them."""
     rare = (getattr(encoder, "infrequent_categories_", None) or [None] * (position + 1))[position]
@@ -230,6 +266,8 @@ def transform(preprocessor: CategoricalPreprocessor, rows: pd.DataFrame) -> pd.D
         return encoded_frame(rows[ROW_ID], np.zeros((len(rows), 0), dtype=np.float32), [])
     values = as_strings(rows, preprocessor.columns, preprocessor.missing_token)
     encoded = preprocessor.encoder.transform(values)
+    if preprocessor.unseen_as_rare and isinstance(preprocessor.encoder, OrdinalEncoder):
+        encoded = _unseen_as_rare(preprocessor.encoder, encoded)
     if preprocessor.encoding == AUTO:
         encoded = _auto_blocks(preprocessor, encoded)
     elif preprocessor.encoding == EMBEDDING:
