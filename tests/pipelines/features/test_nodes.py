@@ -85,33 +85,50 @@ def training_rows(primary: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFr
     return primary.iloc[split_positions(assignments, TRAIN)]
 
 
+@pytest.mark.parametrize("unseen", ["own", "rare"])
 def test_categories_only_in_held_out_rows_are_unseen_after_fitting_through_the_node(
-    split_table, project_parameters
+    split_table, project_parameters, unseen
 ):
     primary, assignments = split_table
+    project_parameters["categorical"]["unseen"] = unseen
 
     preprocessor = fit_through_node("categorical", primary, assignments, project_parameters)
 
     assert not any("only_in" in name for name in preprocessor.output_names)
     encoded = categorical.model_input(categorical.transform(preprocessor, primary))
-    category_block = [n.startswith("category_") for n in preprocessor.output_names]
+    names = [n for n in preprocessor.output_names if n.startswith("category_")]
+    block = encoded[:, [n.startswith("category_") for n in preprocessor.output_names]]
     held_out = assignments["split"].to_numpy() != TRAIN
-    assert np.all(encoded[held_out][:, category_block] == 0)
-    assert np.all(encoded[~held_out][:, category_block].sum(axis=1) == 1)
+    assert np.all(block[~held_out].sum(axis=1) == 1)
+    if unseen == "own":
+        assert np.all(block[held_out] == 0)
+    else:
+        # Read as the rare training categories: their shared column, set by training rows too.
+        rare = names.index("category_infrequent_sklearn")
+        assert np.all(block[held_out].sum(axis=1) == 1)
+        assert np.all(block[held_out][:, rare] == 1)
+        assert block[~held_out][:, rare].any()
 
 
+@pytest.mark.parametrize("unseen", ["own", "rare"])
 def test_categories_only_in_held_out_rows_get_the_unseen_embedding_index_through_the_node(
-    split_table, project_parameters
+    split_table, project_parameters, unseen
 ):
     primary, assignments = split_table
     project_parameters["categorical"]["encoding"] = "embedding"
+    project_parameters["categorical"]["unseen"] = unseen
 
     preprocessor = fit_through_node("categorical", primary, assignments, project_parameters)
 
     indices = categorical.model_input(categorical.transform(preprocessor, primary))
     held_out = assignments["split"].to_numpy() != TRAIN
-    assert np.all(indices[held_out, 0] == 0)
     assert np.all(indices[~held_out, 0] > 0)
+    if unseen == "own":
+        assert np.all(indices[held_out, 0] == 0)
+    else:
+        # The rare categories' index, which training rows reach; never a slot of their own.
+        assert len(set(indices[held_out, 0].tolist())) == 1
+        assert indices[held_out, 0][0] in set(indices[~held_out, 0].tolist())
 
 
 def test_numerical_statistics_are_the_training_rows_through_the_node(
