@@ -174,9 +174,7 @@ def fit(
             unseen_as_rare=as_rare,
         )
     if encoding == AUTO:
-        fitted = _fit_auto(columns, missing_token, values, min_frequency, options)
-        fitted.unseen_as_rare = as_rare
-        return fitted
+        return _fit_auto(columns, missing_token, values, min_frequency, options, as_rare)
     raise ValueError(f"unknown categorical encoding {encoding!r}")
 
 
@@ -196,6 +194,7 @@ def _fit_auto(
     values: np.ndarray,
     min_frequency: float | None,
     options: Mapping[str, Any],
+    unseen_as_rare: bool,
 ) -> CategoricalPreprocessor:
     encoder = _ordinal_encoder(values, min_frequency)
     codes = _codes_per_column(encoder)
@@ -212,7 +211,7 @@ def _fit_auto(
     sizes = [count + 1 for count, is_hot in zip(codes, hot, strict=True) if not is_hot]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist() if sizes else []
     return CategoricalPreprocessor(
-        columns, AUTO, missing_token, encoder, names, offsets, int(sum(sizes)), hot
+        columns, AUTO, missing_token, encoder, names, offsets, int(sum(sizes)), hot, unseen_as_rare
     )
 
 
