@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 
 from multimodal_keras.errors import MultimodalKerasError
-from multimodal_keras.splitting import TEST, TRAIN, VALIDATION, assign_splits, split_positions
+from multimodal_keras.splitting import (
+    TEST,
+    TRAIN,
+    VALIDATION,
+    FittedOnTrainingRows,
+    assign_splits,
+    check_fitted_on,
+    split_positions,
+    training_rows_digest,
+)
 
 SPLITS = (TRAIN, VALIDATION, TEST)
 
@@ -133,3 +142,47 @@ def test_split_positions_are_positions_in_table_order_not_row_ids():
 
     assert split_positions(assignments, TRAIN).tolist() == [1, 3]
     assert split_positions(assignments, TEST).tolist() == [0, 2]
+
+
+def test_the_training_rows_digest_changes_with_the_training_rows_only():
+    assignments = assign_splits(row_ids(200), 0.2, 0.15, seed=1)
+    held_out = assignments.copy()
+    # Validation and test rows trade places: no preprocessor learns from either.
+    swapped = held_out["split"].map({VALIDATION: TEST, TEST: VALIDATION, TRAIN: TRAIN})
+    held_out["split"] = swapped
+    moved = assignments.copy()
+    moved.loc[split_positions(moved, TRAIN)[0], "split"] = TEST
+
+    digest = training_rows_digest(assignments)
+
+    assert training_rows_digest(assignments.copy()) == digest
+    assert training_rows_digest(held_out) == digest
+    assert training_rows_digest(moved) != digest
+    assert training_rows_digest(assign_splits(row_ids(200), 0.2, 0.15, seed=2)) != digest
+
+
+def test_an_artifact_fitted_on_another_splits_training_rows_is_refused_with_the_fix():
+    fitted_on_seed_1 = FittedOnTrainingRows(
+        training_rows_digest=training_rows_digest(assign_splits(row_ids(200), 0.2, 0.15, seed=1))
+    )
+    fresh = FittedOnTrainingRows(
+        training_rows_digest=training_rows_digest(assign_splits(row_ids(200), 0.2, 0.15, seed=2))
+    )
+    before_digests = FittedOnTrainingRows()  # pickled before the digest was recorded
+    seed_2 = assign_splits(row_ids(200), 0.2, 0.15, seed=2)
+
+    check_fitted_on(seed_2, {"text.preprocessor": fresh, "target_encoder": before_digests})
+    with pytest.raises(MultimodalKerasError) as raised:
+        check_fitted_on(
+            seed_2,
+            {
+                "categorical.preprocessor": fitted_on_seed_1,
+                "text.preprocessor": fresh,
+                "target_encoder": fitted_on_seed_1,
+            },
+        )
+
+    message = str(raised.value)
+    assert message.startswith("`categorical.preprocessor` and `target_encoder` were fitted on")
+    assert "text.preprocessor" not in message
+    assert "`kedro run --from-nodes split_rows`" in message

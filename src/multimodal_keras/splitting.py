@@ -7,8 +7,12 @@ sentence naming the split or class at fault and the minimum the table needs.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from math import ceil
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +20,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from multimodal_keras.errors import MultimodalKerasError
 
+ROW_ID = "row_id"  # the column that names each row, in every table and artifact
 TRAIN, VALIDATION, TEST = "train", "val", "test"
 SPLITS = (TRAIN, VALIDATION, TEST)
 SPLIT_WORDS = {TRAIN: "train", VALIDATION: "validation", TEST: "test"}
@@ -173,7 +178,7 @@ def assign_splits(
     )
     split = np.empty(len(row_ids), dtype=object)
     split[train], split[validation], split[test] = TRAIN, VALIDATION, TEST
-    assignments = pd.DataFrame({"row_id": row_ids.to_numpy(), "split": split})
+    assignments = pd.DataFrame({ROW_ID: row_ids.to_numpy(), "split": split})
     for name in SPLITS:
         if not (assignments["split"] == name).any():
             raise MultimodalKerasError(
@@ -187,3 +192,45 @@ def split_positions(assignments: pd.DataFrame, name: str) -> np.ndarray:
     """Positions, in primary-table order, of the rows assigned to one split."""
     # Compared as a column: a string column's to_numpy() would make one object per row.
     return np.flatnonzero((assignments["split"] == name).to_numpy(bool, na_value=False))
+
+
+def training_rows_digest(assignments: pd.DataFrame) -> str:
+    """SHA-256 of the training rows' ids, in order: which rows a fitted artifact learnt from."""
+    ids = assignments[ROW_ID].iloc[split_positions(assignments, TRAIN)]
+    return hashlib.sha256(ids.astype("string").str.cat(sep="\n").encode()).hexdigest()
+
+
+@dataclass
+class FittedOnTrainingRows:
+    """What a preprocessor or the target encoder records of the rows it was fitted on.
+
+    Empty in artifacts fitted before the digest was recorded: those are not checked.
+    """
+
+    training_rows_digest: str = field(default="", kw_only=True)
+
+
+def check_fitted_on(assignments: pd.DataFrame, fitted: Mapping[str, Any]) -> None:
+    """Stop when a fitted artifact learnt from other training rows than ``assignments`` holds.
+
+    ``fitted`` maps each artifact's catalog name (``categorical.preprocessor``) to it.
+    The split changes when ``split_rows`` is rerun alone (another seed, other fractions);
+    an artifact fitted before it would carry statistics of rows that are now validation or
+    test rows into the model, a leak no metric shows.
+    """
+    digest = training_rows_digest(assignments)
+    stale = [
+        name
+        for name, artifact in fitted.items()
+        if getattr(artifact, "training_rows_digest", "") not in ("", digest)
+    ]
+    if stale:
+        quoted = [f"`{name}`" for name in stale]
+        names = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+        raise MultimodalKerasError(
+            f"{names} {'was' if len(stale) == 1 else 'were'} fitted on "
+            "other training rows than `split_assignments` now holds: the split was made again "
+            "after the fit, so rows that are now validation or test rows shaped "
+            f"{'it' if len(stale) == 1 else 'them'}. Refit from the split: "
+            "`kedro run --from-nodes split_rows` (or `kedro run`)."
+        )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.splitting import FittedOnTrainingRows
 
 BINARY = "binary"
 MULTICLASS = "multiclass"
@@ -51,7 +52,7 @@ def infer_task(target: pd.Series, declared: str | None, max_classes: int) -> str
 
 
 @dataclass
-class TargetEncoder:
+class TargetEncoder(FittedOnTrainingRows):
     """Maps target values to model targets and back; fitted on training rows."""
 
     column: str

@@ -184,3 +184,30 @@ def test_a_namespace_rerun_is_refused_by_inference_and_evaluation_with_the_fix(p
     assert "kedro run --from-nodes train_model" in text
     for result in (refused, evaluated):
         assert "Traceback" not in output(result)
+
+
+def test_a_split_made_again_alone_stops_training_on_artifacts_fitted_before_it(
+    tiny_run: ProjectRun, tmp_path
+):
+    project = tmp_path / "project"
+    shutil.copytree(tiny_run.project, project)
+    models = project / "data/06_models/trained_model.keras"
+    before = sorted(models.iterdir())
+
+    # Another seed's split, while every fitted artifact keeps the first split's statistics.
+    resplit = kedro_run(project, "--nodes", "split_rows", "--params", "seed=7")
+    retrained = kedro_run(project, "--from-nodes", "build_model", "--params", "seed=7")
+    after_refusal = sorted(models.iterdir())
+    refitted = kedro_run(project, "--from-nodes", "split_rows", "--params", "seed=7")
+
+    assert resplit.exit_code == 0, output(resplit)[-3000:]
+    assert retrained.exit_code == 1
+    text = output(retrained)
+    assert "were fitted on other training rows than `split_assignments` now holds" in text
+    assert "`numerical.preprocessor`" in text and "`target_encoder`" in text
+    assert "`kedro run --from-nodes split_rows`" in text
+    assert "Traceback" not in text
+    assert after_refusal == before
+    # The command the message gives refits every artifact on the new split and trains.
+    assert refitted.exit_code == 0, output(refitted)[-3000:]
+    assert len(list(models.iterdir())) == len(before) + 1

@@ -150,7 +150,7 @@ def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES
     }
-    model = build_model(encoder, params["model"], seed, **preprocessors)
+    model = build_model(encoder, splits, params["model"], seed, **preprocessors)
     model, _, _ = train_model(model, encoder, encoded_target, splits, training, seed, **features)
     importance, chart = measure_modality_importance(
         model,
@@ -208,7 +208,7 @@ def test_streamed_importance_equals_importance_on_inputs_held_in_memory(
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES
     }
-    model = build_model(encoder, params["model"], seed, **preprocessors)
+    model = build_model(encoder, splits, params["model"], seed, **preprocessors)
     model, _, _ = train_model(
         model, encoder, encoded_target, splits, params["training"], seed, **features
     )

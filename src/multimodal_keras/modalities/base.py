@@ -18,7 +18,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-ROW_ID = "row_id"
+from multimodal_keras import splitting
+
+ROW_ID = splitting.ROW_ID
 # What a raw value is, as the serving model takes it: a number, or a string (or bytes).
 NUMBER, STRING = "float64", "string"
 # The classical baseline's estimators (model/baseline.py): gradient boosting, which reads

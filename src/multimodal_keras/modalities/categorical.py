@@ -45,6 +45,7 @@ from multimodal_keras.modalities.base import (
     raw_inputs,
     warn_unused_column,
 )
+from multimodal_keras.splitting import FittedOnTrainingRows
 
 
 class Options(options.Options):
@@ -78,7 +79,7 @@ BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
 
 
 @dataclass
-class CategoricalPreprocessor:
+class CategoricalPreprocessor(FittedOnTrainingRows):
     """An encoder fitted on the training rows, and what the tower needs to know of it."""
 
     columns: list[str]

@@ -44,6 +44,7 @@ from multimodal_keras.modalities.base import (
     raw_inputs,
     warn_unused_column,
 )
+from multimodal_keras.splitting import FittedOnTrainingRows
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ SCALERS = {
 
 
 @dataclass
-class NumericalPreprocessor:
+class NumericalPreprocessor(FittedOnTrainingRows):
     """Imputer and scaler fitted on the training rows."""
 
     columns: list[str]

@@ -45,6 +45,7 @@ from multimodal_keras.modalities.base import (
     raw_inputs,
     warn_unused_column,
 )
+from multimodal_keras.splitting import FittedOnTrainingRows
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ STANDARDIZERS = {"lower_and_split_punctuation": lower_and_split_punctuation}
 
 
 @dataclass
-class TextPreprocessor:
+class TextPreprocessor(FittedOnTrainingRows):
     """The vocabulary learnt from the training rows and how text is split into tokens."""
 
     columns: list[str]

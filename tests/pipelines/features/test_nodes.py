@@ -22,7 +22,13 @@ from multimodal_keras.modalities import MODALITIES, categorical, numerical, text
 from multimodal_keras.pipelines import features
 from multimodal_keras.pipelines.data_processing.nodes import split_rows
 from multimodal_keras.pipelines.features.nodes import training_sample
-from multimodal_keras.splitting import TEST, TRAIN, VALIDATION, split_positions
+from multimodal_keras.splitting import (
+    TEST,
+    TRAIN,
+    VALIDATION,
+    split_positions,
+    training_rows_digest,
+)
 from multimodal_keras.validation import with_row_ids
 
 OOV_ID = 1
@@ -201,8 +207,11 @@ CHUNK_ROWS = [1, 7, 1_000_000]
 
 
 def whole_table_fit(modality: str, primary: pd.DataFrame, assignments, params) -> Any:
-    """The preprocessor fitted on the training rows taken whole, as one frame."""
-    return MODALITIES[modality].fit(training_rows(primary, assignments), params[modality])
+    """The preprocessor fitted on the training rows taken whole, as one frame, with the
+    digest of those rows that the node records."""
+    fitted = MODALITIES[modality].fit(training_rows(primary, assignments), params[modality])
+    fitted.training_rows_digest = training_rows_digest(assignments)
+    return fitted
 
 
 @pytest.mark.parametrize("chunk_rows", CHUNK_ROWS)
@@ -378,6 +387,8 @@ def test_a_sampled_fit_is_the_same_however_chunked_and_fitted_on_the_sample(
         primary, assignments, columns, processing, sampled_parameters["seed"]
     )
     expected = MODALITIES[modality].fit(sample, sampled_parameters[modality], training_rows=count)
+    # The digest names the split's training rows, all of them, not the sample.
+    expected.training_rows_digest = training_rows_digest(assignments)
     assert {pickle.dumps(value) for value in fitted.values()} == {pickle.dumps(expected)}
     assert f"a seeded sample of 10 of the {count} training rows" in caplog.text
 

@@ -106,7 +106,7 @@ def train_tiny_project() -> TrainedProject:
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES
     }
-    model = build_model(target_encoder, params["model"], params["seed"], **preprocessors)
+    model = build_model(target_encoder, split, params["model"], params["seed"], **preprocessors)
     trained, _, _ = train_model(
         model,
         target_encoder,

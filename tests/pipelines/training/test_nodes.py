@@ -54,6 +54,7 @@ def artifacts(tiny_primary_table: pd.DataFrame, small_parameters) -> dict[str, A
 def build(artifacts: dict[str, Any], seed: int = 0):
     return build_model(
         artifacts["target_encoder"],
+        artifacts["split_assignments"],
         artifacts["params"]["model"],
         seed,
         **artifacts["preprocessors"],
@@ -104,6 +105,37 @@ def test_training_refuses_features_out_of_step_with_split_assignments(artifacts)
 
     with pytest.raises(MultimodalKerasError, match="numerical"):
         train(artifacts, stale)
+
+
+def test_a_split_made_again_after_the_fit_stops_building_and_training(
+    artifacts, tiny_primary_table
+):
+    params = artifacts["params"]
+    # `kedro run --nodes split_rows --params seed=1`: the preprocessors and the target
+    # encoder were fitted on seed 0's training rows, some of which are now test rows.
+    resplit = split_rows(tiny_primary_table, params["table"], params["split"], seed=1)
+    assert not resplit["split"].equals(artifacts["split_assignments"]["split"])
+    model = build(artifacts)
+
+    with pytest.raises(
+        MultimodalKerasError, match="`target_encoder` were fitted on other"
+    ) as built:
+        build_model(
+            artifacts["target_encoder"], resplit, params["model"], 0, **artifacts["preprocessors"]
+        )
+    with pytest.raises(MultimodalKerasError, match="`target_encoder` was fitted on other"):
+        train_model(
+            model,
+            artifacts["target_encoder"],
+            artifacts["encoded_target"],
+            resplit,
+            params["training"],
+            0,
+            **artifacts["features"],
+        )
+
+    for name in MODALITIES:
+        assert f"`{name}.preprocessor`" in str(built.value)
 
 
 def training_catalog(artifacts: dict[str, Any]) -> DataCatalog:

@@ -21,6 +21,7 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.image_formats import GREY_MODES
 from multimodal_keras.modalities.base import configured_columns
 from multimodal_keras.modalities.image.sources import cell_bytes, check_cells
+from multimodal_keras.splitting import FittedOnTrainingRows
 
 AUTO = "auto"
 
@@ -47,7 +48,7 @@ class Options(options.Options):
 
 
 @dataclass
-class ImagePreprocessor:
+class ImagePreprocessor(FittedOnTrainingRows):
     """How images are read and the size they are brought to; nothing is learnt from pixels."""
 
     columns: list[str]

@@ -12,6 +12,7 @@ from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.model import baseline as classical
 from multimodal_keras.model.evaluate import score
 from multimodal_keras.model.inputs import check_aligned
+from multimodal_keras.pipelines import check_fitted_on_split
 from multimodal_keras.splitting import TEST, TRAIN, split_positions
 from multimodal_keras.tables import TableChunks, as_chunks
 from multimodal_keras.targets import TargetEncoder
@@ -61,6 +62,7 @@ def fit_baseline(
     features = _by_modality(modalities, FEATURES_SUFFIX)
     check_aligned(features | {"target": encoded_target}, split_assignments[ROW_ID])
     preprocessors = _by_modality(modalities, PREPROCESSOR_SUFFIX)
+    check_fitted_on_split(split_assignments, preprocessors, target_encoder)
     train = split_positions(split_assignments, TRAIN)
     rows = classical.training_sample(
         as_chunks(primary_table, int(processing["chunk_rows"])),

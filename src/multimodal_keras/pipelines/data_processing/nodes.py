@@ -10,7 +10,12 @@ import pandas as pd
 
 from multimodal_keras import missing_values, tables
 from multimodal_keras.modalities.base import ROW_ID
-from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
+from multimodal_keras.splitting import (
+    TRAIN,
+    assign_splits,
+    split_positions,
+    training_rows_digest,
+)
 from multimodal_keras.tables import TableChunks
 from multimodal_keras.targets import TargetEncoder, fit_target_encoder, infer_task
 from multimodal_keras.validation import feature_columns, validate_chunks
@@ -119,6 +124,7 @@ def fit_target(
         table.get("target_transform"),
         float(table.get("target_transform_skewness", 1.0)),
     )
+    encoder.training_rows_digest = training_rows_digest(split_assignments)
     logger.info(
         "Target %r: %s task, %d class(es), transform %s.",
         encoder.column,

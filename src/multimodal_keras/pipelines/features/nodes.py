@@ -25,7 +25,7 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.executors import chunk_map
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID, configured_columns
-from multimodal_keras.splitting import TRAIN
+from multimodal_keras.splitting import TRAIN, training_rows_digest
 from multimodal_keras.terminal import brief
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         sample, count = training_sample(primary_table, split_assignments, columns, processing, seed)
         module = MODALITIES[modality]
         preprocessor = module.fit(sample, options, training_rows=count)
+        preprocessor.training_rows_digest = training_rows_digest(split_assignments)
         description = module.describe(preprocessor)
         logger.info(
             "Fitted the %s preprocessor on %s: %s.",

@@ -20,6 +20,7 @@ from multimodal_keras.model.train import (
     input_names,
     monitored,
 )
+from multimodal_keras.pipelines import check_fitted_on_split
 from multimodal_keras.splitting import TRAIN, VALIDATION, split_positions
 from multimodal_keras.targets import TargetEncoder
 
@@ -27,12 +28,18 @@ logger = logging.getLogger(__name__)
 
 
 def build_model(
-    target_encoder: TargetEncoder, model: Mapping[str, Any], seed: int, **preprocessors: Any
+    target_encoder: TargetEncoder,
+    split_assignments: pd.DataFrame,
+    model: Mapping[str, Any],
+    seed: int,
+    **preprocessors: Any,
 ) -> keras.Model:
     """Build the untrained model: one named input and tower per modality with columns.
 
     Args:
         target_encoder: The fitted target encoding, for the task's head.
+        split_assignments: The split; the preprocessors and the target encoding must have
+            been fitted on its training rows.
         model: ``params:model``: tower and fusion sizes.
         seed: ``params:seed``, for the initial weights.
         **preprocessors: ``<modality>.preprocessor`` for each modality, sizing its tower.
@@ -40,6 +47,7 @@ def build_model(
     Returns:
         The uncompiled functional model.
     """
+    check_fitted_on_split(split_assignments, preprocessors, target_encoder)
     keras.utils.set_random_seed(int(seed))
     built = assemble_model(preprocessors, target_encoder, model)
     logger.info(
@@ -75,6 +83,7 @@ def train_model(
         The trained model (best validation weights), its history, and the learning curves.
     """
     check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
+    check_fitted_on_split(split_assignments, {}, target_encoder)
     names = input_names(untrained_model)
     y = encoded_target["target"].to_numpy()
     train_rows = split_positions(split_assignments, TRAIN)

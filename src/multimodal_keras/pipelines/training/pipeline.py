@@ -14,6 +14,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 build_model,
                 inputs={
                     "target_encoder": "target_encoder",
+                    "split_assignments": "split_assignments",
                     "model": "params:model",
                     "seed": "params:seed",
                     **per_modality("{}.preprocessor"),

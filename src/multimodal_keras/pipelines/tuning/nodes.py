@@ -14,6 +14,7 @@ from multimodal_keras.modalities import MODALITIES, active
 from multimodal_keras.model import distribute, figures, tuning
 from multimodal_keras.model.inputs import check_aligned, row_batches
 from multimodal_keras.model.train import monitored
+from multimodal_keras.pipelines import check_fitted_on_split
 from multimodal_keras.search_space import SearchEntry, check_space, nested
 from multimodal_keras.splitting import TRAIN, VALIDATION, split_positions
 from multimodal_keras.targets import TargetEncoder
@@ -90,6 +91,7 @@ def search_settings(
         )
     monitored(target_encoder, training)  # a monitor the task does not report stops here
     check_aligned(features | {"target": encoded_target}, split_assignments["row_id"])
+    check_fitted_on_split(split_assignments, preprocessors, target_encoder)
     names = list(active(preprocessors))
     y = encoded_target["target"].to_numpy()
     data = tuning.TrialData(
