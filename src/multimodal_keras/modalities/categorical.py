@@ -121,13 +121,15 @@ def as_strings(rows: pd.DataFrame, columns: list[str], missing_token: str) -> np
     return frame.to_numpy(dtype=object)
 
 
+def _rare_per_column(encoder: OrdinalEncoder) -> list[Any]:
+    """Per column, its rare (infrequent) training categories, or None where it has none."""
+    return getattr(encoder, "infrequent_categories_", None) or [None] * len(encoder.categories_)
+
+
 def _codes_per_column(encoder: OrdinalEncoder) -> list[int]:
-    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(
-        encoder.categories_
-    )
     return [
         len(categories) if rare is None else len(categories) - len(rare) + 1
-        for categories, rare in zip(encoder.categories_, infrequent, strict=True)
+        for categories, rare in zip(encoder.categories_, _rare_per_column(encoder), strict=True)
     ]
 
 
@@ -220,12 +222,9 @@ def _unseen_as_rare(encoder: OrdinalEncoder, codes: np.ndarray) -> np.ndarray:
     """Ordinal codes with each unseen category (``UNKNOWN_CODE``) given its column's rare
     code, where the column has rare categories (scikit-learn's ``infrequent_if_exist``,
     which ``OrdinalEncoder`` lacks)."""
-    infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(
-        encoder.categories_
-    )
     codes = codes.copy()
     for position, (rare, count) in enumerate(
-        zip(infrequent, _codes_per_column(encoder), strict=True)
+        zip(_rare_per_column(encoder), _codes_per_column(encoder), strict=True)
     ):
         if rare is not None:
             # The rare categories share the column's last code.
@@ -236,7 +235,7 @@ def _unseen_as_rare(encoder: OrdinalEncoder, codes: np.ndarray) -> np.ndarray:
 
 def _code_labels(encoder: OrdinalEncoder, position: int) -> list[str]:
     """The category each ordinal code of a column stands for, as OneHotEncoder names them."""
-    rare = (getattr(encoder, "infrequent_categories_", None) or [None] * (position + 1))[position]
+    rare = _rare_per_column(encoder)[position]
     if rare is None:
         return [str(value) for value in encoder.categories_[position]]
     kept = [str(value) for value in encoder.categories_[position] if value not in set(rare)]
