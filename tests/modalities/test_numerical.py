@@ -102,13 +102,62 @@ def test_no_configured_columns_encodes_to_no_features():
 
 def test_quantile_bin_edges_come_from_the_training_rows_only():
     train = rows([float(value) for value in range(1, 101)])
-    preprocessor = numerical.fit(train, options(scaling="none", quantile_bins=4))
+    preprocessor = numerical.fit(train, options(scaling="none", bins=4))
     edges_before = [list(column) for column in preprocessor.bin_edges]
 
     numerical.transform(preprocessor, rows([1e9, -1e9]))
 
     assert edges_before[0] == pytest.approx([1.0, 25.75, 50.5, 75.25, 100.0])
     assert preprocessor.bin_edges == edges_before
+
+
+def test_target_bin_edges_fall_where_the_target_changes():
+    # Targets step at 30 and at 70; the values are spread evenly, so quantile edges would
+    # cut at 25, 50 and 75 instead.
+    values = np.arange(100, dtype=float)
+    targets = np.select([values < 30, values < 70], [0.0, 5.0], 1.0).astype(np.float32)
+    target_options = options(scaling="none", add_missing_indicator=False, bin_edges="target")
+
+    preprocessor = numerical.fit(
+        rows(values.tolist()), target_options | {"bins": 4, "bin_min_rows": 5}, targets=targets
+    )
+
+    assert preprocessor.bin_edges == [pytest.approx([0.0, 29.5, 69.5, 99.0])]
+
+
+def test_target_bin_edges_split_a_mostly_zero_count_for_a_class_target():
+    # Nine in ten values are 0: every quantile edge but the last is 0.
+    values = np.r_[np.zeros(90), np.arange(1.0, 11.0)]
+    classes = (values > 5).astype(np.int32)
+    train = rows(values.tolist())
+    settings = options(scaling="none", add_missing_indicator=False, bins=4, bin_min_rows=2)
+
+    by_target = numerical.fit(train, settings | {"bin_edges": "target"}, targets=classes)
+    by_quantile = numerical.fit(train, settings | {"bin_edges": "quantile"})
+
+    assert by_quantile.bin_edges == [pytest.approx([0.0, 10.0])]
+    assert 5.5 in by_target.bin_edges[0]
+    assert by_target.bin_edges[0][0] == 0.0 and by_target.bin_edges[0][-1] == 10.0
+
+
+def test_rows_without_a_target_do_not_move_the_target_bin_edges():
+    values = np.arange(100, dtype=float)
+    targets = (values >= 40).astype(np.float32)
+    missing = targets.copy()
+    missing[::3] = np.nan
+    settings = options(scaling="none", add_missing_indicator=False, bins=2, bin_min_rows=5)
+    settings |= {"bin_edges": "target"}
+
+    complete = numerical.fit(rows(values.tolist()), settings, targets=targets)
+    partial = numerical.fit(rows(values.tolist()), settings, targets=missing)
+
+    assert complete.bin_edges == [pytest.approx([0.0, 39.5, 99.0])]
+    assert partial.bin_edges[0][1] == pytest.approx(39.5, abs=1.0)
+
+
+def test_target_bin_edges_need_the_targets():
+    with pytest.raises(ValueError, match="targets"):
+        numerical.fit(rows([1.0, 2.0, 3.0]), options(bins=2, bin_edges="target", bin_min_rows=1))
 
 
 def test_piecewise_linear_encoding_fills_bins_up_to_the_value_with_open_outer_bins():
@@ -133,7 +182,7 @@ def test_closed_piecewise_linear_encoding_reads_values_beyond_the_range_as_its_e
 
 def test_wide_path_reads_values_within_the_training_range():
     train = rows([1.0, 2.0, 3.0, 4.0])
-    preprocessor = numerical.fit(train, options(quantile_bins=2))
+    preprocessor = numerical.fit(train, options(bins=2))
     inputs = keras.Input(shape=(len(preprocessor.output_names),), name="numerical")
     wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1, {}))
     train_values = numerical.model_input(numerical.transform(preprocessor, train))
@@ -162,7 +211,7 @@ def test_smooth_clip_keeps_ordinary_values_and_bounds_outliers():
 
 def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
     train = rows([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 100.0])
-    preprocessor = numerical.fit(train, options(quantile_bins=2))
+    preprocessor = numerical.fit(train, options(bins=2))
     inputs = keras.Input(shape=(len(preprocessor.output_names),), name="numerical")
     tower = {"smooth_clip": 1.0}
     wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1, tower))
@@ -179,7 +228,7 @@ def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
 @pytest.mark.parametrize("encoding", ["piecewise_linear", "periodic"])
 def test_smoothed_tower_keeps_each_values_bins_and_reloads(encoding, tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(sigma=1.5, size=300)))
-    preprocessor = numerical.fit(train, options(quantile_bins=8))
+    preprocessor = numerical.fit(train, options(bins=8))
     tower = {
         "encoding": encoding,
         "frequencies": 4,
@@ -212,7 +261,7 @@ def test_smoothed_tower_keeps_each_values_bins_and_reloads(encoding, tmp_path):
 
 def test_numerical_tower_with_piecewise_linear_embeddings_reloads_with_safe_mode(tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(size=200)))
-    preprocessor = numerical.fit(train, options(quantile_bins=8))
+    preprocessor = numerical.fit(train, options(bins=8))
     tower = {"encoding": "piecewise_linear", "embedding_dim": 3, "units": [4], "dropout": 0.0}
     inputs, output = numerical.build_tower("numerical", preprocessor, tower)
     model = keras.Model(inputs, output)
@@ -245,7 +294,7 @@ def test_periodic_encoding_is_cos_and_sin_of_each_features_own_frequencies():
 
 def test_periodic_tower_reads_values_beyond_the_training_range_as_its_ends(tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(size=200)))
-    preprocessor = numerical.fit(train, options(quantile_bins=8))
+    preprocessor = numerical.fit(train, options(bins=8))
     tower = {
         "encoding": "periodic",
         "frequencies": 4,
@@ -277,7 +326,7 @@ def test_periodic_tower_reads_values_beyond_the_training_range_as_its_ends(tmp_p
 @pytest.mark.parametrize(("rows_seen", "expected"), [(99, "piecewise_linear"), (100, "periodic")])
 def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(rows_seen, expected):
     train = rows(list(np.random.default_rng(0).normal(size=rows_seen)))
-    preprocessor = numerical.fit(train, options(quantile_bins=4))
+    preprocessor = numerical.fit(train, options(bins=4))
     tower = {
         "encoding": "auto",
         "periodic_min_rows": 100,

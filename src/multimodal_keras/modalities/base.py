@@ -57,6 +57,10 @@ class Modality(Protocol):
     input, or None; features too wide to concatenate (a text bag) may be mapped linearly to
     ``output_units``, the head's width; ``tower`` is ``model.towers.<name>``. Without it the
     modality feeds the deep part only.
+
+    A module whose ``READS_TARGETS`` is true has a ``fit`` that also takes ``targets``, the
+    encoded targets of ``train_rows`` (class indices, or scaled values), and its fit node
+    reads ``target_encoder`` to encode them.
     """
 
     def fit(

@@ -1,10 +1,12 @@
 """Numerical columns: impute missing values, then scale, with scikit-learn.
 
 The tower reads the scaled values directly, or through a piecewise-linear encoding over
-quantile bins of the training rows (Gorishniy, Rubachev and Babenko, "On Embeddings for
-Numerical Features in Tabular Deep Learning", NeurIPS 2022): each value becomes a vector
-saying how far it sits through each bin, which lets the network learn a different slope
-per range of a feature and keeps heavy tails and outliers in the outermost bin.
+bins of the training rows (Gorishniy, Rubachev and Babenko, "On Embeddings for Numerical
+Features in Tabular Deep Learning", NeurIPS 2022): each value becomes a vector saying how
+far it sits through each bin, which lets the network learn a different slope per range of
+a feature and keeps heavy tails and outliers in the outermost bin. The bins' edges are the
+training values' quantiles, or the thresholds of a small decision tree that predicts the
+training rows' targets from the feature alone (the paper's target-aware bins).
 
 The serving model repeats the fitted imputer and scaler in float64, step for step
 as scikit-learn computes them, and casts to float32 last, as ``transform`` does; the
@@ -27,6 +29,7 @@ from pydantic import Field
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
@@ -50,13 +53,15 @@ logger = logging.getLogger(__name__)
 
 
 class Options(options.Options):
-    """``numerical``: the columns, their imputation, scaling and quantile bins."""
+    """``numerical``: the columns, their imputation, scaling and bins."""
 
     columns: list[str]
     imputation: Literal["mean", "median", "most_frequent"]
     add_missing_indicator: bool
     scaling: Literal["standard", "minmax", "robust", "none"]
-    quantile_bins: Annotated[int, Field(ge=2)]
+    bins: Annotated[int, Field(ge=2)]
+    bin_edges: Literal["quantile", "target"]
+    bin_min_rows: options.Positive
     invalid_rows: Literal["error", "drop"]
 
 
@@ -76,6 +81,8 @@ class TowerOptions(options.Options):
 
 RAW_DTYPE = NUMBER
 BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
+# The fit reads the training rows' encoded targets (``bin_edges: target``).
+READS_TARGETS = True
 
 SCALERS = {
     "standard": StandardScaler,
@@ -91,7 +98,7 @@ class NumericalPreprocessor(FittedOnTrainingRows):
 
     columns: list[str]
     pipeline: Pipeline | None
-    # Per encoded feature, the training rows' quantile bin edges of its scaled values.
+    # Per encoded feature, the bin edges of its scaled training values, lowest to highest.
     bin_edges: list[list[float]] = field(default_factory=list)
     # How many training rows it was fitted on (the tower's ``encoding: auto`` reads it).
     training_rows: int = 0
@@ -123,12 +130,16 @@ def as_float_frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def fit(
-    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+    train_rows: pd.DataFrame,
+    options: Mapping[str, Any],
+    training_rows: int | None = None,
+    targets: np.ndarray | None = None,
 ) -> NumericalPreprocessor:
-    """Fit the imputer and scaler on the training rows' numerical columns.
+    """Fit the imputer, the scaler and the bin edges on the training rows' numerical columns.
 
     ``training_rows``: how many training rows there are when ``train_rows`` is a sample of
     them; the preprocessor records it (the tower's ``encoding: auto`` reads it).
+    ``targets``: the encoded targets of ``train_rows``, which ``bin_edges: target`` reads.
     """
     columns = configured_columns(options)
     if not columns:
@@ -154,7 +165,11 @@ def fit(
             f"{np.nanmax(np.abs(train[broken].to_numpy())):.3g}); rescale them in the table, "
             "for example with a logarithm, or set numerical.scaling to robust or none."
         )
-    edges = quantile_edges(scaled, int(options.get("quantile_bins") or 0))
+    bins = int(options.get("bins") or 0)
+    if options.get("bin_edges", "quantile") == "target":
+        edges = target_edges(scaled, targets, bins, int(options["bin_min_rows"]))
+    else:
+        edges = quantile_edges(scaled, bins)
     counted = len(train_rows) if training_rows is None else int(training_rows)
     return NumericalPreprocessor(
         columns=columns, pipeline=pipeline, bin_edges=edges, training_rows=counted
@@ -167,6 +182,35 @@ def quantile_edges(scaled: np.ndarray, bins: int) -> list[list[float]]:
         return []
     levels = np.linspace(0.0, 1.0, bins + 1)
     return [np.unique(np.quantile(column, levels)).tolist() for column in scaled.T]
+
+
+def target_edges(
+    scaled: np.ndarray, targets: np.ndarray | None, bins: int, min_rows: int
+) -> list[list[float]]:
+    """Per column, its lowest and highest value and the thresholds of a decision tree of at
+    most ``bins`` leaves of ``min_rows`` rows or more that predicts ``targets`` from it.
+
+    Regression targets (floats) grow a regression tree, class indices a classification
+    tree; rows without a target (NaN, or class -1) are left out. The edges fall where the
+    target changes, so the encoding spends its bins there rather than where the values are
+    dense (a count that is mostly zero gets one quantile bin but several thresholds).
+    """
+    if targets is None:
+        raise ValueError("bin_edges: target needs the training rows' targets.")
+    targets = np.asarray(targets)
+    regression = np.issubdtype(targets.dtype, np.floating)
+    known = np.isfinite(targets) if regression else targets >= 0
+    tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(
+        max_leaf_nodes=bins, min_samples_leaf=min_rows
+    )
+    edges = []
+    for column in scaled.T:
+        ends = [column.min(), column.max()] if len(column) else []
+        if known.sum() >= 2 * min_rows:
+            fitted = tree.fit(column[known, None], targets[known]).tree_
+            ends.extend(fitted.threshold[fitted.feature >= 0])
+        edges.append(np.unique(np.asarray(ends, dtype=np.float64)).tolist())
+    return edges
 
 
 def transform(preprocessor: NumericalPreprocessor, rows: pd.DataFrame) -> pd.DataFrame:
@@ -340,7 +384,7 @@ class PeriodicEncoding(keras.layers.Layer):
 
 
 def training_range(edges: list[list[float]]) -> tuple[list[float], list[float]]:
-    """Each feature's lowest and highest training value, from its quantile bin edges."""
+    """Each feature's lowest and highest training value, from its bin edges."""
     return [column[0] for column in edges], [column[-1] for column in edges]
 
 

@@ -20,7 +20,7 @@ from multimodal_keras.datasets import NumpyDataset
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES, categorical, numerical, text
 from multimodal_keras.pipelines import features
-from multimodal_keras.pipelines.data_processing.nodes import split_rows
+from multimodal_keras.pipelines.data_processing.nodes import fit_target, split_rows
 from multimodal_keras.pipelines.features.nodes import training_sample
 from multimodal_keras.splitting import (
     TEST,
@@ -41,7 +41,12 @@ def run_node(name: str, inputs: dict[str, Any]) -> Any:
     return output
 
 
+def reads_targets(modality: str) -> bool:
+    return getattr(MODALITIES[modality], "READS_TARGETS", False)
+
+
 def fit_through_node(modality: str, primary: pd.DataFrame, assignments, params) -> Any:
+    targets = {"target_encoder": fit_target(primary, assignments, params["table"])}
     return run_node(
         f"{modality}.fit_preprocessor",
         {
@@ -50,6 +55,7 @@ def fit_through_node(modality: str, primary: pd.DataFrame, assignments, params) 
             f"params:{modality}": params[modality],
             "params:processing": params["processing"],
             "params:seed": params["seed"],
+            **(targets if reads_targets(modality) else {}),
         },
     )
 
@@ -206,10 +212,23 @@ TABULAR_AND_TEXT = ["categorical", "numerical", "text"]
 CHUNK_ROWS = [1, 7, 1_000_000]
 
 
+def given_targets(
+    modality: str, rows: pd.DataFrame, primary: pd.DataFrame, assignments, params
+) -> dict[str, np.ndarray]:
+    """``targets=``, the encoded targets of ``rows``, for a modality that reads them."""
+    if not reads_targets(modality):
+        return {}
+    encoder = fit_target(primary, assignments, params["table"])
+    return {"targets": encoder.encode(rows[encoder.column])}
+
+
 def whole_table_fit(modality: str, primary: pd.DataFrame, assignments, params) -> Any:
-    """The preprocessor fitted on the training rows taken whole, as one frame, with the
-    digest of those rows that the node records."""
-    fitted = MODALITIES[modality].fit(training_rows(primary, assignments), params[modality])
+    """The preprocessor fitted on the training rows taken whole, as one frame (with their
+    targets where the modality reads them), and the digest of those rows that the node
+    records."""
+    train = training_rows(primary, assignments)
+    targets = given_targets(modality, train, primary, assignments, params)
+    fitted = MODALITIES[modality].fit(train, params[modality], **targets)
     fitted.training_rows_digest = training_rows_digest(assignments)
     return fitted
 
@@ -328,6 +347,27 @@ def test_held_out_rows_never_change_the_fitted_preprocessor_when_chunked(
     assert pickle.dumps(after) == pickle.dumps(before)
 
 
+def test_target_bin_edges_read_the_training_rows_targets_only(split_table, small_parameters):
+    primary, assignments = split_table
+    small_parameters["numerical"] |= {"bin_edges": "target", "bins": 4, "bin_min_rows": 2}
+    small_parameters["processing"]["chunk_rows"] = 7
+    target = small_parameters["table"]["target"]
+    held_out = assignments["split"].to_numpy() != TRAIN
+    before = fit_through_node("numerical", primary, assignments, small_parameters)
+
+    reversed_held_out = primary.copy()
+    reversed_held_out.loc[held_out, target] = primary.loc[held_out, target].to_numpy()[::-1]
+    after = fit_through_node("numerical", reversed_held_out, assignments, small_parameters)
+    reversed_training = primary.copy()
+    reversed_training.loc[~held_out, target] = primary.loc[~held_out, target].to_numpy()[::-1]
+    moved = fit_through_node("numerical", reversed_training, assignments, small_parameters)
+
+    assert pickle.dumps(after) == pickle.dumps(before)
+    assert moved.bin_edges != before.bin_edges
+    expected = whole_table_fit("numerical", primary, assignments, small_parameters)
+    assert pickle.dumps(before) == pickle.dumps(expected)
+
+
 # More training rows than processing.fit_rows: a seeded sample of them.
 
 
@@ -383,10 +423,15 @@ def test_a_sampled_fit_is_the_same_however_chunked_and_fitted_on_the_sample(
             )
 
     columns = sampled_parameters[modality]["columns"]
+    if reads_targets(modality):
+        columns = [*columns, sampled_parameters["table"]["target"]]
     sample, count = training_sample(
         primary, assignments, columns, processing, sampled_parameters["seed"]
     )
-    expected = MODALITIES[modality].fit(sample, sampled_parameters[modality], training_rows=count)
+    targets = given_targets(modality, sample, primary, assignments, sampled_parameters)
+    expected = MODALITIES[modality].fit(
+        sample, sampled_parameters[modality], training_rows=count, **targets
+    )
     # The digest names the split's training rows, all of them, not the sample.
     expected.training_rows_digest = training_rows_digest(assignments)
     assert {pickle.dumps(value) for value in fitted.values()} == {pickle.dumps(expected)}

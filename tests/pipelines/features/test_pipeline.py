@@ -23,6 +23,7 @@ def test_each_modality_fits_on_the_shared_tables_and_its_own_parameters(modality
         f"params:{modality}",
         "params:processing",
         "params:seed",
+        *(["target_encoder"] if modality == "numerical" else []),
     ]
     assert fit.outputs == [f"{modality}.preprocessor"]
     transform = nodes[f"{modality}.transform"]
@@ -36,6 +37,7 @@ def test_features_pipeline_has_every_registered_modality():
     assert pipeline.inputs() == {
         "primary_table",
         "split_assignments",
+        "target_encoder",
         "params:processing",
         "params:seed",
     } | {f"params:{name}" for name in MODALITIES}

@@ -26,6 +26,7 @@ from multimodal_keras.executors import chunk_map
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID, configured_columns
 from multimodal_keras.splitting import TRAIN, training_rows_digest
+from multimodal_keras.targets import TargetEncoder
 from multimodal_keras.terminal import brief
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         options: Mapping[str, Any],
         processing: Mapping[str, Any],
         seed: int,
+        target_encoder: TargetEncoder | None = None,
     ) -> Any:
         """Fit this modality's preprocessor on the training rows only (a seeded sample of
         ``processing.fit_rows`` of them when there are more).
@@ -93,14 +95,28 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
             options: ``params:<modality>``: the columns and preprocessing options.
             processing: ``params:processing``: ``chunk_rows``, ``fit_rows``, the executor.
             seed: ``params:seed``: draws the sample when the training rows exceed fit_rows.
+            target_encoder: For a modality that reads the targets (``READS_TARGETS``):
+                encodes the sampled training rows' targets for its fit.
 
         Returns:
             The fitted preprocessor, pickled by the catalog.
         """
         columns = configured_columns(options)
-        sample, count = training_sample(primary_table, split_assignments, columns, processing, seed)
         module = MODALITIES[modality]
-        preprocessor = module.fit(sample, options, training_rows=count)
+        if target_encoder is None:
+            sample, count = training_sample(
+                primary_table, split_assignments, columns, processing, seed
+            )
+            preprocessor = module.fit(sample, options, training_rows=count)
+        else:
+            target = target_encoder.column
+            read = list(dict.fromkeys([*columns, target]))
+            sample, count = training_sample(
+                primary_table, split_assignments, read, processing, seed
+            )
+            targets = target_encoder.encode(sample[target])
+            features = sample if target in columns else sample.drop(columns=target)
+            preprocessor = module.fit(features, options, training_rows=count, targets=targets)
         preprocessor.training_rows_digest = training_rows_digest(split_assignments)
         description = module.describe(preprocessor)
         logger.info(

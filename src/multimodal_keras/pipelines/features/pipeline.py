@@ -7,15 +7,18 @@ from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, tran
 
 SHARED_INPUTS = {"primary_table", "split_assignments"}
 SHARED_PARAMETERS = {"params:processing", "params:seed"}
+TARGETS = "target_encoder"
 
 
 def create_modality_pipeline(modality: str) -> Pipeline:
     """``<modality>.fit_preprocessor`` and ``<modality>.transform``, reading ``params:<modality>``
-    and the shared ``params:processing`` and ``params:seed``.
+    and the shared ``params:processing`` and ``params:seed``; the fit of a modality that
+    learns from the targets (``READS_TARGETS``) reads ``target_encoder`` too.
 
     Outputs are ``<modality>.preprocessor`` and ``<modality>.features`` (an array of every
     row's model inputs, written chunk by chunk).
     """
+    targets = [TARGETS] if getattr(MODALITIES[modality], "READS_TARGETS", False) else []
     template = Pipeline(
         [
             node(
@@ -26,6 +29,7 @@ def create_modality_pipeline(modality: str) -> Pipeline:
                     "params:options",
                     "params:processing",
                     "params:seed",
+                    *targets,
                 ],
                 outputs="preprocessor",
                 name="fit_preprocessor",
@@ -41,7 +45,7 @@ def create_modality_pipeline(modality: str) -> Pipeline:
     return Pipeline(
         template,
         namespace=modality,
-        inputs=SHARED_INPUTS,
+        inputs=SHARED_INPUTS | set(targets),
         parameters={
             "params:options": f"params:{modality}",
             **{name: name for name in SHARED_PARAMETERS},
