@@ -225,7 +225,9 @@ def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
     np.testing.assert_allclose(read[2], read[1], rtol=1e-6)
 
 
-@pytest.mark.parametrize("encoding", ["piecewise_linear", "periodic"])
+@pytest.mark.parametrize(
+    "encoding", ["piecewise_linear", "periodic", "piecewise_linear_and_periodic"]
+)
 def test_smoothed_tower_keeps_each_values_bins_and_reloads(encoding, tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(sigma=1.5, size=300)))
     preprocessor = numerical.fit(train, options(bins=8))
@@ -245,10 +247,11 @@ def test_smoothed_tower_keeps_each_values_bins_and_reloads(encoding, tmp_path):
 
     assert "numerical_smooth_clip" in [layer.name for layer in smoothed.layers]
     assert "numerical_smooth_clip" not in [layer.name for layer in plain.layers]
-    if encoding == "piecewise_linear":
+    if encoding != "periodic":
         # The bins' edges are smoothed with the values: each value fills the same bins.
         def filled(model):
-            encoder = keras.Model(model.input, model.get_layer(f"numerical_{encoding}").output)
+            layer = model.get_layer("numerical_piecewise_linear")
+            encoder = keras.Model(model.input, layer.output)
             return (encoder.predict(values, verbose=0) >= 1.0 - 1e-6).sum(axis=-1)
 
         np.testing.assert_array_equal(filled(smoothed), filled(plain))
@@ -321,6 +324,40 @@ def test_periodic_tower_reads_values_beyond_the_training_range_as_its_ends(tmp_p
     far = model.predict(beyond, verbose=0)
     np.testing.assert_allclose(far[1], far[0], rtol=1e-6)
     np.testing.assert_allclose(far[2], far[0], rtol=1e-6)
+
+
+def test_both_encodings_sit_side_by_side_for_each_feature_and_reload(tmp_path):
+    train = pd.DataFrame(
+        {"row_id": range(200), "price": np.random.default_rng(0).lognormal(size=200)}
+    )
+    train["rating"] = np.random.default_rng(1).normal(size=200)
+    preprocessor = numerical.fit(
+        train, options(columns=["price", "rating"], add_missing_indicator=False, bins=8)
+    )
+    tower = {
+        "encoding": "piecewise_linear_and_periodic",
+        "frequencies": 4,
+        "frequency_scales": [0.3, 30.0],
+        "embedding_dim": 3,
+        "units": [4],
+        "dropout": 0.0,
+    }
+    model = keras.Model(*numerical.build_tower("numerical", preprocessor, tower))
+    values = numerical.model_input(numerical.transform(preprocessor, train))
+    highest = train.loc[[train["price"].idxmax()] * 2].reset_index(drop=True)
+    highest.loc[1, "price"] *= 1000
+    beyond = numerical.model_input(numerical.transform(preprocessor, highest))
+
+    model.save(tmp_path / "tower.keras")
+    reloaded = keras.models.load_model(tmp_path / "tower.keras", safe_mode=True)
+
+    # Per feature, its 8 bins' components, then cos and sin of its 4 frequencies.
+    assert model.get_layer("numerical_encodings").output.shape[1:] == (2, 8 + 2 * 4)
+    np.testing.assert_array_equal(
+        reloaded.predict(values, verbose=0), model.predict(values, verbose=0)
+    )
+    far = model.predict(beyond, verbose=0)
+    np.testing.assert_allclose(far[1], far[0], rtol=1e-6)
 
 
 @pytest.mark.parametrize(("rows_seen", "expected"), [(99, "piecewise_linear"), (100, "periodic")])

@@ -68,7 +68,9 @@ class Options(options.Options):
 class TowerOptions(options.Options):
     """``model.towers.numerical``."""
 
-    encoding: Literal["auto", "periodic", "piecewise_linear", "none"]
+    encoding: Literal[
+        "auto", "periodic", "piecewise_linear", "piecewise_linear_and_periodic", "none"
+    ]
     periodic_min_rows: options.Positive
     open_ends: bool
     embedding_dim: options.Positive
@@ -388,6 +390,10 @@ def training_range(edges: list[list[float]]) -> tuple[list[float], list[float]]:
     return [column[0] for column in edges], [column[-1] for column in edges]
 
 
+# Both encodings of each feature, concatenated before its embedding.
+BOTH = "piecewise_linear_and_periodic"
+
+
 def chosen_encoding(preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]) -> str:
     """The tower's encoding; ``auto`` is periodic from ``periodic_min_rows`` training rows on,
     piecewise-linear below (fast waves need many rows not to fit noise).
@@ -409,8 +415,8 @@ def encoded_values(
     preprocessor: NumericalPreprocessor,
     tower: Mapping[str, Any],
 ) -> keras.KerasTensor:
-    """The scaled values, or their piecewise-linear or periodic encoding, one small embedding
-    per feature.
+    """The scaled values, or their piecewise-linear or periodic encoding or both side by side,
+    one small embedding per feature.
 
     Each feature's encoding goes through its own linear layer and ReLU (``embedding_dim``
     wide), as in the paper's MLP-PLE and MLP-PLR; the embeddings are flattened for the dense
@@ -426,17 +432,26 @@ def encoded_values(
     if encoding == "none" or not edges:
         return inputs
     width, dim = len(edges), int(tower["embedding_dim"])
-    if encoding == "periodic":
-        if not tower.get("open_ends", False):
+    open_ends = bool(tower.get("open_ends", False))
+    encodings = []
+    if encoding in ("piecewise_linear", BOTH):
+        encodings.append(
+            PiecewiseLinearEncoding(edges, open_ends, name=f"{name}_piecewise_linear")(inputs)
+        )
+    if encoding in ("periodic", BOTH):
+        if not open_ends:
             inputs = ClipToRange(*training_range(edges), name=f"{name}_range")(inputs)
         slowest, fastest = tower["frequency_scales"]
-        encoded = PeriodicEncoding(
-            int(tower["frequencies"]), slowest, fastest, name=f"{name}_periodic"
-        )(inputs)
-    else:
-        encoded = PiecewiseLinearEncoding(
-            edges, bool(tower.get("open_ends", False)), name=f"{name}_piecewise_linear"
-        )(inputs)
+        encodings.append(
+            PeriodicEncoding(int(tower["frequencies"]), slowest, fastest, name=f"{name}_periodic")(
+                inputs
+            )
+        )
+    encoded = (
+        encodings[0]
+        if len(encodings) == 1
+        else keras.layers.Concatenate(name=f"{name}_encodings")(encodings)
+    )
     embedded = keras.layers.EinsumDense(
         "rfb,fbd->rfd",
         output_shape=(width, dim),
