@@ -360,12 +360,21 @@ def test_both_encodings_sit_side_by_side_for_each_feature_and_reload(tmp_path):
     np.testing.assert_allclose(far[1], far[0], rtol=1e-6)
 
 
-@pytest.mark.parametrize(("rows_seen", "expected"), [(99, "piecewise_linear"), (100, "periodic")])
-def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(rows_seen, expected):
+@pytest.mark.parametrize(
+    ("rows_seen", "expected"),
+    [
+        (49, "piecewise_linear"),
+        (50, "piecewise_linear_and_periodic"),
+        (99, "piecewise_linear_and_periodic"),
+        (100, "periodic"),
+    ],
+)
+def test_auto_encoding_follows_the_configured_numbers_of_training_rows(rows_seen, expected):
     train = rows(list(np.random.default_rng(0).normal(size=rows_seen)))
     preprocessor = numerical.fit(train, options(bins=4))
     tower = {
         "encoding": "auto",
+        "both_min_rows": 50,
         "periodic_min_rows": 100,
         "frequencies": 2,
         "frequency_scales": [0.3, 30.0],
@@ -378,7 +387,16 @@ def test_auto_encoding_is_periodic_from_the_configured_number_of_training_rows(r
     inputs, output = numerical.build_tower("numerical", preprocessor, tower)
 
     assert numerical.chosen_encoding(preprocessor, tower) == expected
-    assert f"numerical_{expected}" in [layer.name for layer in keras.Model(inputs, output).layers]
+    layers = {layer.name for layer in keras.Model(inputs, output).layers}
+    built = {"numerical_piecewise_linear", "numerical_periodic"} & layers
+    assert (
+        built
+        == {
+            "piecewise_linear": {"numerical_piecewise_linear"},
+            "piecewise_linear_and_periodic": {"numerical_piecewise_linear", "numerical_periodic"},
+            "periodic": {"numerical_periodic"},
+        }[expected]
+    )
 
 
 def test_a_column_missing_in_every_training_row_is_named_in_a_warning(caplog):

@@ -71,6 +71,7 @@ class TowerOptions(options.Options):
     encoding: Literal[
         "auto", "periodic", "piecewise_linear", "piecewise_linear_and_periodic", "none"
     ]
+    both_min_rows: options.Positive
     periodic_min_rows: options.Positive
     open_ends: bool
     embedding_dim: options.Positive
@@ -395,16 +396,28 @@ BOTH = "piecewise_linear_and_periodic"
 
 
 def chosen_encoding(preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]) -> str:
-    """The tower's encoding; ``auto`` is periodic from ``periodic_min_rows`` training rows on,
-    piecewise-linear below (fast waves need many rows not to fit noise).
+    """The tower's encoding; ``auto`` is piecewise-linear under ``both_min_rows`` training
+    rows, both encodings side by side from there, periodic alone from ``periodic_min_rows``
+    (fast waves need rows not to fit noise; beside the bins they pay from a few thousand).
     """
     encoding = tower.get("encoding", "none")
     if encoding != "auto":
         return encoding
-    rows, minimum = getattr(preprocessor, "training_rows", 0), int(tower["periodic_min_rows"])
-    chosen = "periodic" if rows >= minimum else "piecewise_linear"
+    rows = getattr(preprocessor, "training_rows", 0)
+    both, periodic = int(tower["both_min_rows"]), int(tower["periodic_min_rows"])
+    if rows >= periodic:
+        chosen = "periodic"
+    elif rows >= both:
+        chosen = BOTH
+    else:
+        chosen = "piecewise_linear"
     logger.info(
-        "Numerical tower: %s encoding (%d training rows; periodic from %d).", chosen, rows, minimum
+        "Numerical tower: %s encoding (%d training rows; both encodings from %d, periodic "
+        "alone from %d).",
+        chosen,
+        rows,
+        both,
+        periodic,
     )
     return chosen
 
