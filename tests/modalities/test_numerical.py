@@ -100,6 +100,18 @@ def test_no_configured_columns_encodes_to_no_features():
     assert len(encoded) == 3
 
 
+def small_tower(encoding: str) -> dict:
+    """``model.towers.numerical`` of a small tower with the given encoding."""
+    return {
+        "encoding": encoding,
+        "frequencies": 4,
+        "frequency_scales": [0.3, 30.0],
+        "embedding_dim": 3,
+        "units": [4],
+        "dropout": 0.0,
+    }
+
+
 def test_quantile_bin_edges_come_from_the_training_rows_only():
     train = rows([float(value) for value in range(1, 101)])
     preprocessor = numerical.fit(train, options(scaling="none", bins=4))
@@ -231,14 +243,7 @@ def test_wide_path_reads_outliers_smoothly_clipped_within_the_training_range():
 def test_smoothed_tower_keeps_each_values_bins_and_reloads(encoding, tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(sigma=1.5, size=300)))
     preprocessor = numerical.fit(train, options(bins=8))
-    tower = {
-        "encoding": encoding,
-        "frequencies": 4,
-        "frequency_scales": [0.3, 30.0],
-        "embedding_dim": 3,
-        "units": [4],
-        "dropout": 0.0,
-    }
+    tower = small_tower(encoding)
     values = numerical.model_input(numerical.transform(preprocessor, train))
     smoothed, plain = (
         keras.Model(*numerical.build_tower("numerical", preprocessor, tower | extra))
@@ -298,14 +303,7 @@ def test_periodic_encoding_is_cos_and_sin_of_each_features_own_frequencies():
 def test_periodic_tower_reads_values_beyond_the_training_range_as_its_ends(tmp_path):
     train = rows(list(np.random.default_rng(0).lognormal(size=200)))
     preprocessor = numerical.fit(train, options(bins=8))
-    tower = {
-        "encoding": "periodic",
-        "frequencies": 4,
-        "frequency_scales": [0.3, 30.0],
-        "embedding_dim": 3,
-        "units": [4],
-        "dropout": 0.0,
-    }
+    tower = small_tower("periodic")
     inputs, output = numerical.build_tower("numerical", preprocessor, tower)
     model = keras.Model(inputs, output)
     values = numerical.model_input(numerical.transform(preprocessor, train))
@@ -334,14 +332,7 @@ def test_both_encodings_sit_side_by_side_for_each_feature_and_reload(tmp_path):
     preprocessor = numerical.fit(
         train, options(columns=["price", "rating"], add_missing_indicator=False, bins=8)
     )
-    tower = {
-        "encoding": "piecewise_linear_and_periodic",
-        "frequencies": 4,
-        "frequency_scales": [0.3, 30.0],
-        "embedding_dim": 3,
-        "units": [4],
-        "dropout": 0.0,
-    }
+    tower = small_tower("piecewise_linear_and_periodic")
     model = keras.Model(*numerical.build_tower("numerical", preprocessor, tower))
     values = numerical.model_input(numerical.transform(preprocessor, train))
     highest = train.loc[[train["price"].idxmax()] * 2].reset_index(drop=True)
