@@ -206,11 +206,12 @@ def target_edges(
     tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(
         max_leaf_nodes=bins, min_samples_leaf=min_rows
     )
+    labelled, splittable = targets[known], known.sum() >= 2 * min_rows
     edges = []
     for column in scaled.T:
-        ends = [column.min(), column.max()] if len(column) else []
-        if known.sum() >= 2 * min_rows:
-            fitted = tree.fit(column[known, None], targets[known]).tree_
+        ends = [column.min(), column.max()]
+        if splittable:
+            fitted = tree.fit(column[known, None], labelled).tree_
             ends.extend(fitted.threshold[fitted.feature >= 0])
         edges.append(np.unique(np.asarray(ends, dtype=np.float64)).tolist())
     return edges

@@ -103,20 +103,14 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         """
         columns = configured_columns(options)
         module = MODALITIES[modality]
-        if target_encoder is None:
-            sample, count = training_sample(
-                primary_table, split_assignments, columns, processing, seed
-            )
-            preprocessor = module.fit(sample, options, training_rows=count)
-        else:
-            target = target_encoder.column
-            read = list(dict.fromkeys([*columns, target]))
-            sample, count = training_sample(
-                primary_table, split_assignments, read, processing, seed
-            )
-            targets = target_encoder.encode(sample[target])
-            features = sample if target in columns else sample.drop(columns=target)
-            preprocessor = module.fit(features, options, training_rows=count, targets=targets)
+        target = [] if target_encoder is None else [target_encoder.column]
+        read = list(dict.fromkeys([*columns, *target]))
+        sample, count = training_sample(primary_table, split_assignments, read, processing, seed)
+        given = {}
+        if target_encoder is not None:
+            given["targets"] = target_encoder.encode(sample[target_encoder.column])
+            sample = sample[[ROW_ID, *columns]]
+        preprocessor = module.fit(sample, options, training_rows=count, **given)
         preprocessor.training_rows_digest = training_rows_digest(split_assignments)
         description = module.describe(preprocessor)
         logger.info(
