@@ -363,17 +363,7 @@ def test_both_encodings_sit_side_by_side_for_each_feature_and_reload(tmp_path):
 def test_auto_encoding_follows_the_configured_numbers_of_training_rows(rows_seen, expected):
     train = rows(list(np.random.default_rng(0).normal(size=rows_seen)))
     preprocessor = numerical.fit(train, options(bins=4))
-    tower = {
-        "encoding": "auto",
-        "both_min_rows": 50,
-        "periodic_min_rows": 100,
-        "frequencies": 2,
-        "frequency_scales": [0.3, 30.0],
-        "open_ends": False,
-        "embedding_dim": 2,
-        "units": [2],
-        "dropout": 0.0,
-    }
+    tower = small_tower("auto") | {"both_min_rows": 50, "periodic_min_rows": 100}
 
     inputs, output = numerical.build_tower("numerical", preprocessor, tower)
 
