@@ -23,6 +23,7 @@ from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.validation import with_row_ids
 from tests.configuration import small_table
+from tests.fitting import fit_on_rows
 
 CHUNK_ROWS = 50
 ROWS = 400
@@ -97,7 +98,8 @@ def test_a_modality_transform_is_the_same_on_dask(
 ):
     module = MODALITIES[modality]
     options = shared_small_parameters[modality]
-    preprocessor = module.fit(table.frame().iloc[: ROWS // 2], options)
+    target = shared_small_parameters["table"]["target"]
+    preprocessor = fit_on_rows(modality, table.frame().iloc[: ROWS // 2], options, target)
     transform = functools.partial(module.transform, preprocessor)
 
     local = list(executors.chunk_map(transform, table.chunks(), LOCAL))

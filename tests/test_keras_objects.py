@@ -14,7 +14,8 @@ from multimodal_keras import keras_objects
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.targets import BINARY, fit_target_encoder
 from multimodal_keras.validation import with_row_ids
-from tests.model.test_build import TARGETS, fit_all, model_arrays
+from tests.fitting import fit_all
+from tests.model.test_build import TARGETS, model_arrays
 from tests.scratch_project import subprocess_environment
 
 SOURCE = Path(keras_objects.__file__).parent

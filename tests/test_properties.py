@@ -16,6 +16,7 @@ from multimodal_keras.modalities.base import ROW_ID
 from multimodal_keras.splitting import TRAIN, assign_splits, split_positions
 from multimodal_keras.validation import validate
 from tests.configuration import load_conf
+from tests.fitting import fit_on_rows
 
 FEATURES = load_conf("parameters")
 
@@ -39,6 +40,7 @@ strings = st.one_of(st.text(max_size=12), st.none(), st.integers(), st.floats(al
 images = st.integers(0, 11).flatmap(
     lambda k: st.just(_png(k)) if k < 10 else st.one_of(st.binary(max_size=16), st.none())
 )
+
 CELLS = {"categorical": strings, "numerical": numbers, "text": strings, "image": images}
 
 
@@ -81,7 +83,7 @@ def test_random_tables_give_aligned_outputs_or_the_projects_error(drawn):
         split = assign_splits(primary[ROW_ID], 0.25, 0.25, 0, labels=primary["target"])
         train = primary.iloc[split_positions(split, TRAIN)]
         for name, module in MODALITIES.items():
-            encoded = module.transform(module.fit(train, options[name]), primary)
+            encoded = module.transform(fit_on_rows(name, train, options[name], "target"), primary)
             values = module.model_input(encoded)
             assert len(encoded) == len(primary)
             assert values.shape[0] == len(primary)

@@ -394,3 +394,31 @@ def test_a_fit_on_a_sample_records_every_training_rows_count():
 
     assert numerical.fit(train, options()).training_rows == 4
     assert numerical.fit(train, options(), training_rows=4000).training_rows == 4000
+
+
+@pytest.mark.parametrize(("rows_seen", "clipped"), [(99, True), (100, False)])
+def test_auto_smooth_clip_bounds_outliers_only_under_the_periodic_rows(rows_seen, clipped):
+    train = rows(list(np.random.default_rng(0).normal(size=rows_seen - 1)) + [60.0])
+    preprocessor = numerical.fit(train, options(bins=4))
+    tower = small_tower("piecewise_linear") | {
+        "smooth_clip": "auto",
+        "auto_smooth_clip": 2.0,
+        "periodic_min_rows": 100,
+    }
+    inputs = keras.Input(shape=(len(preprocessor.output_names),), name="numerical")
+    wide = keras.Model(inputs, numerical.wide_features("numerical", inputs, preprocessor, 1, tower))
+    tower_layers = {
+        layer.name for layer in keras.Model(*numerical.build_tower("n", preprocessor, tower)).layers
+    }
+    outlier = numerical.model_input(numerical.transform(preprocessor, rows([60.0])))
+
+    read = float(wide.predict(outlier, verbose=0)[0, 0])
+
+    assert numerical.chosen_smooth_clip(preprocessor, tower) == (2.0 if clipped else None)
+    assert ("n_smooth_clip" in tower_layers) is clipped
+    # The outlier sits about ten deviations out: the wide path reads it below 2 when clipped.
+    assert (read < 2.0) is clipped
+    assert read == pytest.approx(
+        outlier[0, 0] / np.sqrt(1.0 + (outlier[0, 0] / 2.0) ** 2) if clipped else outlier[0, 0],
+        rel=1e-5,
+    )

@@ -27,13 +27,13 @@ from multimodal_keras.pipelines.data_processing.nodes import (  # noqa: E402
 )
 from multimodal_keras.pipelines.evaluation.nodes import collect_metrics  # noqa: E402
 from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
-    fit_preprocessor_for,
     transform_for,
 )
 from multimodal_keras.splitting import TRAIN, split_positions  # noqa: E402
 from multimodal_keras.synthetic import make_table  # noqa: E402
 from multimodal_keras.tables import as_chunks, seeded_sample  # noqa: E402
 from tests.configuration import load_conf  # noqa: E402
+from tests.fitting import fit_preprocessors
 
 # Nearly every test fits a baseline (scikit-learn) model.
 pytestmark = pytest.mark.integration
@@ -72,12 +72,7 @@ def _prepare(raw: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
     primary = primary.to_pandas()
     assignments = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, assignments, params["table"])
-    preprocessors = {
-        name: fit_preprocessor_for(name)(
-            primary, assignments, params[name], params["processing"], params["seed"]
-        )
-        for name in MODALITIES
-    }
+    preprocessors = fit_preprocessors(primary, assignments, params, target_encoder)
     features = {
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES

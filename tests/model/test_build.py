@@ -15,6 +15,7 @@ from multimodal_keras.modalities import MODALITIES, text
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 from multimodal_keras.validation import with_row_ids
+from tests.fitting import fit_all
 
 SUBSETS = [
     subset
@@ -28,10 +29,6 @@ TARGETS = {
 }
 HEADS = {BINARY: (1, "sigmoid"), MULTICLASS: (3, "softmax"), REGRESSION: (1, "linear")}
 ROWS = 10
-
-
-def fit_all(params: dict[str, Any], table: pd.DataFrame) -> dict[str, Any]:
-    return {name: MODALITIES[name].fit(table, params[name]) for name in MODALITIES}
 
 
 def model_arrays(preprocessors: dict[str, Any], table: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ from multimodal_keras.model.ensemble import MemberMean
 from multimodal_keras.model.train import compile_model
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 from multimodal_keras.validation import with_row_ids
+from tests.fitting import fit_all
 
 MEMBERS = 4
 ROWS = 24
@@ -74,9 +75,7 @@ def test_the_gap_is_added_in_training_only():
 @pytest.fixture(scope="module")
 def fitted(shared_small_parameters, make_tiny_table):
     table = with_row_ids(make_tiny_table(rows=ROWS, seed=6), None)
-    preprocessors = {
-        name: MODALITIES[name].fit(table, shared_small_parameters[name]) for name in MODALITIES
-    }
+    preprocessors = fit_all(shared_small_parameters, table)
     arrays = {
         name: MODALITIES[name].model_input(MODALITIES[name].transform(preprocessor, table))
         for name, preprocessor in preprocessors.items()

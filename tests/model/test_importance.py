@@ -20,11 +20,12 @@ from multimodal_keras.pipelines.data_processing.nodes import (
     validate_table,
 )
 from multimodal_keras.pipelines.evaluation.nodes import measure_modality_importance
-from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+from multimodal_keras.pipelines.features.nodes import transform_for
 from multimodal_keras.pipelines.training.nodes import build_model, train_model
 from multimodal_keras.splitting import TEST, split_positions
 from multimodal_keras.synthetic import make_table
 from tests.configuration import load_conf
+from tests.fitting import fit_preprocessors
 
 
 def sigmoid(values: np.ndarray) -> np.ndarray:
@@ -140,12 +141,7 @@ def test_a_planted_modality_of_pure_noise_has_importance_near_zero():
     splits = split_rows(primary, params["table"], params["split"], seed)
     encoder = fit_target(primary, splits, params["table"])
     encoded_target = encode_target(encoder, primary)
-    preprocessors = {
-        name: fit_preprocessor_for(name)(
-            primary, splits, modality_params[name], params["processing"], seed
-        )
-        for name in MODALITIES
-    }
+    preprocessors = fit_preprocessors(primary, splits, params | modality_params, encoder)
     features = {
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES
@@ -200,10 +196,7 @@ def test_streamed_importance_equals_importance_on_inputs_held_in_memory(
     splits = split_rows(primary, params["table"], params["split"], seed)
     encoder = fit_target(primary, splits, params["table"])
     encoded_target = encode_target(encoder, primary)
-    preprocessors = {
-        name: fit_preprocessor_for(name)(primary, splits, params[name], params["processing"], seed)
-        for name in MODALITIES
-    }
+    preprocessors = fit_preprocessors(primary, splits, params | {"seed": seed}, encoder)
     features = {
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES

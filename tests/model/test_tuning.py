@@ -23,12 +23,13 @@ from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.model import tuning
 from multimodal_keras.pipelines.data_processing.nodes import encode_target, fit_target, split_rows
-from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+from multimodal_keras.pipelines.features.nodes import transform_for
 from multimodal_keras.pipelines.tuning.nodes import search_settings
 from multimodal_keras.search_space import SearchEntry
 from multimodal_keras.splitting import TEST, split_positions
 from multimodal_keras.validation import with_row_ids
 from tests.configuration import PROJECT_CONF, load_conf
+from tests.fitting import fit_preprocessors
 
 SPACE = {
     "training.learning_rate": {"kind": "log_float", "min": 0.001, "max": 0.03},
@@ -55,12 +56,7 @@ def artifacts(make_tiny_table, shared_small_parameters) -> dict[str, Any]:
     options = {name: params[name] for name in MODALITIES} | {
         name: {**params[name], "columns": []} for name in ("text", "image")
     }
-    preprocessors = {
-        name: fit_preprocessor_for(name)(
-            table, assignments, options[name], params["processing"], params["seed"]
-        )
-        for name in MODALITIES
-    }
+    preprocessors = fit_preprocessors(table, assignments, params | options, target_encoder)
     return {
         "params": params,
         "target_encoder": target_encoder,

@@ -79,7 +79,8 @@ class TowerOptions(options.Options):
     frequency_scales: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
     units: options.Units
     dropout: options.Dropout
-    smooth_clip: Annotated[float, Field(gt=0)] | None
+    smooth_clip: options.PositiveFloat | options.AUTO | None
+    auto_smooth_clip: options.PositiveFloat
 
 
 RAW_DTYPE = NUMBER
@@ -423,6 +424,21 @@ def chosen_encoding(preprocessor: NumericalPreprocessor, tower: Mapping[str, Any
     return chosen
 
 
+def chosen_smooth_clip(
+    preprocessor: NumericalPreprocessor, tower: Mapping[str, Any]
+) -> float | None:
+    """The tower's smooth-clip limit, or ``None`` for none; ``auto`` is ``auto_smooth_clip``
+    under ``periodic_min_rows`` training rows and none from there (a few outliers sway a
+    small table's fit; on large tables the bound cost every table measured, docs/model.md).
+    """
+    limit = tower.get("smooth_clip")
+    if limit != "auto":
+        return float(limit) if limit else None
+    if getattr(preprocessor, "training_rows", 0) >= int(tower["periodic_min_rows"]):
+        return None
+    return float(tower["auto_smooth_clip"])
+
+
 def encoded_values(
     name: str,
     inputs: keras.KerasTensor,
@@ -438,7 +454,7 @@ def encoded_values(
     """
     edges = getattr(preprocessor, "bin_edges", None)
     encoding = chosen_encoding(preprocessor, tower)
-    limit = tower.get("smooth_clip")
+    limit = chosen_smooth_clip(preprocessor, tower)
     if limit:
         inputs = SmoothClip(limit, name=f"{name}_smooth_clip")(inputs)
         # The clipping keeps the order, so the smoothed edges cut the same bins.
@@ -499,9 +515,10 @@ def wide_features(
     if not edges:
         return inputs
     clipped = ClipToRange(*training_range(edges), name=f"{name}_wide_range")(inputs)
-    if not tower.get("smooth_clip"):
+    limit = chosen_smooth_clip(preprocessor, tower)
+    if not limit:
         return clipped
-    return SmoothClip(tower["smooth_clip"], name=f"{name}_wide_smooth_clip")(clipped)
+    return SmoothClip(limit, name=f"{name}_wide_smooth_clip")(clipped)
 
 
 def scaling_steps(scaler: Any, width: int) -> tuple[np.ndarray, ...]:

@@ -15,8 +15,9 @@ from multimodal_keras.pipelines.data_processing.nodes import (
     split_rows,
     validate_table,
 )
-from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+from multimodal_keras.pipelines.features.nodes import transform_for
 from multimodal_keras.splitting import TRAIN
+from tests.fitting import fit_preprocessors
 
 
 def modality_parameters(params):
@@ -172,11 +173,9 @@ def test_a_categorical_marker_is_the_missing_category_and_a_numerical_one_is_imp
     raw, params, category, number, marked = marked_table
     primary = validated(raw, params)
     split = split_rows(primary, params["table"], params["split"], params["seed"])
-    shared = (params["processing"], params["seed"])
-    categorical = fit_preprocessor_for("categorical")(
-        primary, split, params["categorical"], *shared
-    )
-    numerical = fit_preprocessor_for("numerical")(primary, split, params["numerical"], *shared)
+    encoder = fit_target(primary, split, params["table"])
+    fitted = fit_preprocessors(primary, split, params, encoder, ("categorical", "numerical"))
+    categorical, numerical = fitted["categorical"], fitted["numerical"]
 
     assert "?" not in categorical.encoder.categories_[0]
     assert params["categorical"]["missing_token"] in categorical.encoder.categories_[0]

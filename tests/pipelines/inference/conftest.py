@@ -29,13 +29,13 @@ from multimodal_keras.pipelines.data_processing.nodes import (  # noqa: E402
     validate_table,
 )
 from multimodal_keras.pipelines.features.nodes import (  # noqa: E402
-    fit_preprocessor_for,
     transform_for,
 )
 from multimodal_keras.pipelines.training.nodes import build_model, train_model  # noqa: E402
 from multimodal_keras.splitting import TEST, split_positions  # noqa: E402
 from multimodal_keras.targets import TargetEncoder  # noqa: E402
 from tests.configuration import small_parameters, small_table  # noqa: E402
+from tests.fitting import fit_preprocessors
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # The committed sample of new rows that `kedro run --pipelines inference` scores by default.
@@ -96,12 +96,7 @@ def train_tiny_project() -> TrainedProject:
     primary = primary.to_pandas()
     split = split_rows(primary, params["table"], params["split"], params["seed"])
     target_encoder = fit_target(primary, split, params["table"])
-    preprocessors = {
-        name: fit_preprocessor_for(name)(
-            primary, split, params[name], params["processing"], params["seed"]
-        )
-        for name in MODALITIES
-    }
+    preprocessors = fit_preprocessors(primary, split, params, target_encoder)
     features = {
         name: np.asarray(transform_for(name)(preprocessors[name], primary, params["processing"]))
         for name in MODALITIES

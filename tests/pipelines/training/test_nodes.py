@@ -18,9 +18,10 @@ from multimodal_keras.pipelines.data_processing.nodes import (
     fit_target,
     split_rows,
 )
-from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for, transform_for
+from multimodal_keras.pipelines.features.nodes import transform_for
 from multimodal_keras.pipelines.training import create_pipeline
 from multimodal_keras.pipelines.training.nodes import build_model, train_model
+from tests.fitting import fit_preprocessors
 from tests.test_pipeline_registry import KeptMemoryDataset
 
 
@@ -30,12 +31,7 @@ def artifacts(tiny_primary_table: pd.DataFrame, small_parameters) -> dict[str, A
     params = small_parameters
     assignments = split_rows(tiny_primary_table, params["table"], params["split"], seed=0)
     target_encoder = fit_target(tiny_primary_table, assignments, params["table"])
-    preprocessors = {
-        name: fit_preprocessor_for(name)(
-            tiny_primary_table, assignments, params[name], params["processing"], params["seed"]
-        )
-        for name in MODALITIES
-    }
+    preprocessors = fit_preprocessors(tiny_primary_table, assignments, params, target_encoder)
     return {
         "params": params,
         "split_assignments": assignments,

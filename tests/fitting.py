@@ -1,0 +1,53 @@
+"""Fitting the modalities' preprocessors as the features pipeline fits them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for
+from multimodal_keras.targets import TargetEncoder
+
+
+def reads_targets(name: str) -> bool:
+    """Whether the modality's fit reads the training rows' targets (``READS_TARGETS``)."""
+    return getattr(MODALITIES[name], "READS_TARGETS", False)
+
+
+def fit_on_rows(name: str, rows: pd.DataFrame, options: Mapping[str, Any], target: str) -> Any:
+    """``name``'s preprocessor fitted on every row of ``rows``; a modality that reads the
+    targets gets the ``target`` column as class indices in order of appearance."""
+    given = {"targets": pd.factorize(rows[target])[0]} if reads_targets(name) else {}
+    return MODALITIES[name].fit(rows, options, **given)
+
+
+def fit_all(params: Mapping[str, Any], rows: pd.DataFrame) -> dict[str, Any]:
+    """Every modality's preprocessor fitted on every row of ``rows`` (``fit_on_rows``)."""
+    target = params["table"]["target"]
+    return {name: fit_on_rows(name, rows, params[name], target) for name in MODALITIES}
+
+
+def fit_preprocessors(
+    primary: Any,
+    assignments: Any,
+    params: Mapping[str, Any],
+    target_encoder: TargetEncoder,
+    names: Any = MODALITIES,
+) -> dict[str, Any]:
+    """The features pipeline's ``fit_<modality>_preprocessor`` nodes, run in memory: each
+    modality in ``names`` fitted on the training rows, with the encoded targets where it
+    reads them."""
+    return {
+        name: fit_preprocessor_for(name)(
+            primary,
+            assignments,
+            params[name],
+            params["processing"],
+            params["seed"],
+            **({"target_encoder": target_encoder} if reads_targets(name) else {}),
+        )
+        for name in names
+    }
