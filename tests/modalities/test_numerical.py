@@ -422,3 +422,40 @@ def test_auto_smooth_clip_bounds_outliers_only_under_the_periodic_rows(rows_seen
         outlier[0, 0] / np.sqrt(1.0 + (outlier[0, 0] / 2.0) ** 2) if clipped else outlier[0, 0],
         rel=1e-5,
     )
+
+
+def test_from_the_periodic_rows_on_target_bins_and_auto_clipping_build_the_same_tower():
+    # On a large table the default bins and clipping must give the model that quantile bins
+    # without clipping give: there the encoding is periodic and the bins only bound the range.
+    generator = np.random.default_rng(0)
+    train = rows(list(generator.lognormal(sigma=1.5, size=120)))
+    targets = (train["price"] > 3.0).astype(int).to_numpy()
+    by_target = numerical.fit(
+        train, options(bins=8, bin_edges="target", bin_min_rows=5), targets=targets
+    )
+    by_quantile = numerical.fit(train, options(bins=8))
+    tower = small_tower("auto") | {
+        "both_min_rows": 50,
+        "periodic_min_rows": 100,
+        "smooth_clip": "auto",
+        "auto_smooth_clip": 3.0,
+    }
+    values = numerical.model_input(numerical.transform(by_target, rows([-5.0, 0.5, 3.0, 1e4])))
+
+    predictions = []
+    for preprocessor, settings in (
+        (by_target, tower),
+        (by_quantile, tower | {"smooth_clip": None}),
+    ):
+        keras.utils.set_random_seed(0)
+        model = keras.Model(*numerical.build_tower("numerical", preprocessor, settings))
+        wide_inputs = keras.Input(shape=(values.shape[1],), name="numerical")
+        wide = keras.Model(
+            wide_inputs,
+            numerical.wide_features("numerical", wide_inputs, preprocessor, 1, settings),
+        )
+        predictions.append((model.predict(values, verbose=0), wide.predict(values, verbose=0)))
+
+    assert by_target.bin_edges != by_quantile.bin_edges
+    np.testing.assert_array_equal(predictions[0][0], predictions[1][0])
+    np.testing.assert_array_equal(predictions[0][1], predictions[1][1])
