@@ -408,20 +408,8 @@ def chosen_encoding(preprocessor: NumericalPreprocessor, tower: Mapping[str, Any
     rows = getattr(preprocessor, "training_rows", 0)
     both, periodic = int(tower["both_min_rows"]), int(tower["periodic_min_rows"])
     if rows >= periodic:
-        chosen = "periodic"
-    elif rows >= both:
-        chosen = BOTH
-    else:
-        chosen = "piecewise_linear"
-    logger.info(
-        "Numerical tower: %s encoding (%d training rows; both encodings from %d, periodic "
-        "alone from %d).",
-        chosen,
-        rows,
-        both,
-        periodic,
-    )
-    return chosen
+        return "periodic"
+    return BOTH if rows >= both else "piecewise_linear"
 
 
 def chosen_smooth_clip(
@@ -455,6 +443,15 @@ def encoded_values(
     edges = getattr(preprocessor, "bin_edges", None)
     encoding = chosen_encoding(preprocessor, tower)
     limit = chosen_smooth_clip(preprocessor, tower)
+    logger.info(
+        "Numerical tower: %s encoding, %s (%d training rows; model.towers.numerical: "
+        "encoding %s, smooth_clip %s).",
+        encoding,
+        f"smoothly clipped at {limit:g}" if limit else "not clipped",
+        getattr(preprocessor, "training_rows", 0),
+        tower.get("encoding", "none"),
+        tower.get("smooth_clip"),
+    )
     if limit:
         inputs = SmoothClip(limit, name=f"{name}_smooth_clip")(inputs)
         # The clipping keeps the order, so the smoothed edges cut the same bins.
