@@ -417,7 +417,7 @@ def chosen_smooth_clip(
 ) -> float | None:
     """The tower's smooth-clip limit, or ``None`` for none; ``auto`` is ``auto_smooth_clip``
     under ``periodic_min_rows`` training rows and none from there (a few outliers sway a
-    small table's fit; on large tables the bound cost every table measured, docs/model.md).
+    small table's fit; of the large tables measured it cost three and helped one, docs/model.md).
     """
     limit = tower.get("smooth_clip")
     if limit != "auto":
