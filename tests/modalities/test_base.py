@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES, MODALITY_NAMES
 from multimodal_keras.modalities.base import Modality, serving_name
 from multimodal_keras.validation import check_roles
+from tests.fitting import fit_on_rows
 
 INTERFACE = sorted(
     name for name in {*vars(Modality), *Modality.__annotations__} if not name.startswith("_")
@@ -80,13 +80,9 @@ def test_the_encoded_shape_is_known_before_encoding_and_stored_inputs_are_read_a
     name, overrides, tiny_primary_table, small_parameters
 ):
     module = MODALITIES[name]
-    given = {}
-    if getattr(module, "READS_TARGETS", False):
-        # As the features pipeline gives them: the training rows' encoded targets.
-        target = tiny_primary_table[small_parameters["table"]["target"]]
-        given["targets"] = pd.factorize(target)[0]
     options = {**small_parameters[name], **overrides}
-    preprocessor = module.fit(tiny_primary_table, options, **given)
+    target = small_parameters["table"]["target"]
+    preprocessor = fit_on_rows(name, tiny_primary_table, options, target)
 
     row_shape, dtype = module.encoded_shape(preprocessor)
 
