@@ -10,8 +10,19 @@ against the source).
 from __future__ import annotations
 
 from multimodal_keras import missing_values
-from multimodal_keras.modalities import categorical, numerical, text
+from multimodal_keras.modalities import categorical, numerical, text, text_scores
 from multimodal_keras.modalities.image import decoding, tower
 from multimodal_keras.model import ensemble, serving, train
 
-MODULES = (missing_values, categorical, numerical, text, decoding, tower, ensemble, serving, train)
+MODULES = (
+    missing_values,
+    categorical,
+    numerical,
+    text,
+    text_scores,
+    decoding,
+    tower,
+    ensemble,
+    serving,
+    train,
+)

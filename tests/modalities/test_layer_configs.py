@@ -16,12 +16,31 @@ import tensorflow as tf
 from PIL import Image
 
 from multimodal_keras import modalities
-from multimodal_keras.modalities import categorical, image, numerical, text
+from multimodal_keras.modalities import categorical, image, numerical, text, text_scores
 from multimodal_keras.modalities.image.decoding import DecodeImages
 from multimodal_keras.modalities.text import lower_and_split_punctuation
 
 IDS = np.array([[[2, 3, 3, 0], [4, 2, 0, 0]], [[5, 0, 0, 0], [2, 2, 4, 5]]], dtype=np.int32)
 VALUES = np.array([[-1.5, 0.2], [0.4, 3.0], [1.1, -0.3]], dtype=np.float32)
+
+
+# The fold row that follows the ids when the text input carries linear scores.
+FOLDS = np.array([[[1, 0, 0, 0]], [[0, 0, 0, 0]]], dtype=np.int32)
+
+
+def linear_scores() -> text_scores.LinearScores:
+    """Two folds' (the full fit's and one more) models of two columns, three classes."""
+    rng = np.random.default_rng(0)
+    return text_scores.LinearScores(
+        coefficients=rng.normal(size=(2, 2, 6, 3)).astype(np.float32),
+        intercepts=rng.normal(size=(2, 2, 3)).astype(np.float32),
+        log_probabilities=True,
+        mean=np.full((2, 3), -1.0, dtype=np.float32),
+        scale=np.full((2, 3), 0.5, dtype=np.float32),
+        row_ids=np.array([7]),
+        folds=np.array([1], dtype=np.int32),
+        penalties=[1.0, 1.0],
+    )
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (6, 5)) -> bytes:
@@ -74,6 +93,10 @@ CASES: dict[str, Callable[[], tuple[keras.layers.Layer, Any]]] = {
     "TokenIds": lambda: (
         text.TokenIds(vectorizer(), np.array([[1, 1, 1, 0], [1, 1, 1, 1]]), [12, 0]),
         [tf.constant(["Good film, BAD!", ""]), tf.constant(["bad bad film", "good"])],
+    ),
+    "TextLinearScores": lambda: (
+        text_scores.TextLinearScores(1, 2, 6, 3, log_probabilities=True, scores=linear_scores()),
+        [np.full(IDS.shape, 0.5, dtype=np.float32), np.concatenate([IDS, FOLDS], axis=1)],
     ),
     "TrainingAugmentation": lambda: (
         image.TrainingAugmentation(horizontal_flip=True, rotation=0.1, zoom=0.2),

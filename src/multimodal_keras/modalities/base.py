@@ -59,8 +59,14 @@ class Modality(Protocol):
     modality feeds the deep part only.
 
     A module whose ``READS_TARGETS`` is true has a ``fit`` that also takes ``targets``, the
-    encoded targets of ``train_rows`` (class indices, or scaled values), and its fit node
-    reads ``target_encoder`` to encode them.
+    encoded targets of ``train_rows`` (class indices, or scaled values), and ``seed``
+    (``params:seed``); its fit node reads ``target_encoder`` to encode them.
+
+    A module may also define ``out_of_fold(preprocessor, rows, encoded)``: ``transform``'s
+    output for primary-table rows with the training rows its fit saw encoded out of fold
+    (cross-fitted, so that no training row's encoding has seen its own target). The features
+    pipeline applies it; the inference pipeline, whose row ids may repeat training rows',
+    never does.
     """
 
     def fit(

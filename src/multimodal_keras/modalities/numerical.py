@@ -138,12 +138,14 @@ def fit(
     options: Mapping[str, Any],
     training_rows: int | None = None,
     targets: np.ndarray | None = None,
+    seed: int = 0,
 ) -> NumericalPreprocessor:
     """Fit the imputer, the scaler and the bin edges on the training rows' numerical columns.
 
     ``training_rows``: how many training rows there are when ``train_rows`` is a sample of
     them; the preprocessor records it (the tower's ``encoding: auto`` reads it).
-    ``targets``: the encoded targets of ``train_rows``, which ``bin_edges: target`` reads.
+    ``targets``: the encoded targets of ``train_rows``, which ``bin_edges: target`` reads;
+    ``seed`` seeds its trees.
     """
     columns = configured_columns(options)
     if not columns:
@@ -171,7 +173,7 @@ def fit(
         )
     bins = int(options.get("bins") or 0)
     if options.get("bin_edges", "quantile") == "target":
-        edges = target_edges(scaled, targets, bins, int(options["bin_min_rows"]))
+        edges = target_edges(scaled, targets, bins, int(options["bin_min_rows"]), seed)
     else:
         edges = quantile_edges(scaled, bins)
     counted = len(train_rows) if training_rows is None else int(training_rows)
@@ -189,7 +191,7 @@ def quantile_edges(scaled: np.ndarray, bins: int) -> list[list[float]]:
 
 
 def target_edges(
-    scaled: np.ndarray, targets: np.ndarray | None, bins: int, min_rows: int
+    scaled: np.ndarray, targets: np.ndarray | None, bins: int, min_rows: int, seed: int = 0
 ) -> list[list[float]]:
     """Per column, its lowest and highest value and the thresholds of a decision tree of at
     most ``bins`` leaves of ``min_rows`` rows or more that predicts ``targets`` from it.
@@ -205,7 +207,7 @@ def target_edges(
     regression = np.issubdtype(targets.dtype, np.floating)
     known = np.isfinite(targets) if regression else targets >= 0
     tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(
-        max_leaf_nodes=bins, min_samples_leaf=min_rows
+        max_leaf_nodes=bins, min_samples_leaf=min_rows, random_state=seed
     )
     labelled, splittable = targets[known], known.sum() >= 2 * min_rows
     edges = []

@@ -34,9 +34,10 @@ from sklearn.preprocessing import FunctionTransformer
 
 from multimodal_keras import options
 from multimodal_keras.errors import MultimodalKerasError
-from multimodal_keras.modalities import base
+from multimodal_keras.modalities import base, text_scores
 from multimodal_keras.modalities.base import (
     LINEAR,
+    ROW_ID,
     STRING,
     BaselineBlock,
     accept_every_row,
@@ -68,6 +69,9 @@ class Options(options.Options):
     ngrams: options.Positive | None
     characters_per_id: options.Positive
     batch_size: options.Positive
+    linear_scores: bool
+    score_folds: Annotated[int, Field(ge=2)]
+    score_penalties: list[options.PositiveFloat]
 
 
 class TowerOptions(options.Options):
@@ -87,6 +91,8 @@ class TowerOptions(options.Options):
 
 
 RAW_DTYPE = STRING
+# The fit reads the training rows' encoded targets (``linear_scores``).
+READS_TARGETS = True
 # Gradient boosting reads no text: any text column makes the baseline linear.
 BASELINE_KINDS = frozenset({LINEAR})
 
@@ -131,6 +137,8 @@ class TextPreprocessor(FittedOnTrainingRows):
     # Each text is cut to its column's length times this many characters before it is
     # tokenised, so one huge cell costs no more than a long one (0: never cut).
     characters_per_id: int = 0
+    # Each column's linear prediction of the target (``text_scores``), or None.
+    scores: text_scores.LinearScores | None = None
 
     def lengths(self) -> list[int]:
         """Ids kept per column (every column the full length when not set per column)."""
@@ -173,10 +181,18 @@ def as_texts(rows: pd.DataFrame, column: str, budget: int = 0) -> np.ndarray:
 
 
 def fit(
-    train_rows: pd.DataFrame, options: Mapping[str, Any], training_rows: int | None = None
+    train_rows: pd.DataFrame,
+    options: Mapping[str, Any],
+    training_rows: int | None = None,
+    targets: np.ndarray | None = None,
+    seed: int = 0,
 ) -> TextPreprocessor:
     """Learn one vocabulary shared by all text columns from the training rows (a sample of
-    them when ``training_rows`` says there are more; the statistics are the sample's)."""
+    them when ``training_rows`` says there are more; the statistics are the sample's).
+
+    With ``linear_scores`` on and the rows' encoded ``targets`` given, also fit each
+    column's linear models over its TF-IDF (``text_scores``), their folds drawn by ``seed``.
+    """
     columns = configured_columns(options)
     settings = {
         "standardize": options.get("standardize"),
@@ -227,7 +243,24 @@ def fit(
         ]
         preprocessor.sequence_length = max(preprocessor.column_lengths)
     preprocessor.idf = inverse_document_frequency(frequency[kept], len(texts))
+    if options.get("linear_scores") and targets is not None:
+        matrices = tfidf_matrices(preprocessor, train_rows)
+        preprocessor.scores = text_scores.fit(
+            matrices, targets, train_rows[ROW_ID].to_numpy(), options, seed
+        )
     return preprocessor
+
+
+def tfidf_matrices(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> list[Any]:
+    """Each column's TF-IDF vectors of ``rows`` (sparse, rows by vocabulary), as the tower
+    weighs its ids, encoded ``batch_size`` rows at a time."""
+    idf = np.asarray(preprocessor.idf)
+    blocks: list[list[Any]] = [[] for _ in preprocessor.columns]
+    for start in range(0, len(rows), preprocessor.batch_size):
+        ids = transform(preprocessor, rows.iloc[start : start + preprocessor.batch_size])
+        for position, block in enumerate(blocks):
+            block.append(text_scores.tfidf_rows(ids[:, position], idf))
+    return [text_scores.sparse.vstack(block, format="csr") for block in blocks]
 
 
 def id_statistics(
@@ -300,10 +333,12 @@ def inverse_document_frequency(frequency: np.ndarray, texts: int) -> list[float]
 
 
 def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
-    """Token ids of shape (rows, text columns, sequence length), int32, 0 for padding."""
-    ids = np.zeros(
-        (len(rows), len(preprocessor.columns), preprocessor.sequence_length), dtype=np.int32
-    )
+    """Token ids of shape (rows, text columns, sequence length), int32, 0 for padding.
+
+    With linear scores one more row of zeros follows the columns: its first entry is the
+    row's fold (``out_of_fold`` sets it; 0, the full fit, for every row it does not).
+    """
+    ids = np.zeros((len(rows), *encoded_shape(preprocessor)[0]), dtype=np.int32)
     if not preprocessor.columns or not len(rows):
         return ids
     layer = preprocessor.vectorizer()
@@ -324,14 +359,29 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
     return ids
 
 
+def out_of_fold(preprocessor: TextPreprocessor, rows: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """``transform``'s ids of primary-table rows with each fitted training row's fold set,
+    so that its linear scores come from the models that did not see it."""
+    if preprocessor.scores is not None and len(rows):
+        ids[:, len(preprocessor.columns), 0] = preprocessor.scores.fold_of(rows[ROW_ID])
+    return ids
+
+
 def model_input(encoded: np.ndarray) -> np.ndarray:
     """Token ids as int32."""
     return np.asarray(encoded, dtype=np.int32)
 
 
 def encoded_shape(preprocessor: TextPreprocessor) -> tuple[tuple[int, ...], np.dtype]:
-    """(text columns, sequence length) int32 token ids per row."""
-    return (len(preprocessor.columns), preprocessor.sequence_length), np.dtype(np.int32)
+    """(text columns, sequence length) int32 token ids per row, one more row with the fold
+    when the preprocessor has linear scores."""
+    rows = len(preprocessor.columns) + int(has_scores(preprocessor))
+    return (rows, preprocessor.sequence_length), np.dtype(np.int32)
+
+
+def has_scores(preprocessor: TextPreprocessor) -> bool:
+    """Whether the model input carries a fold row and the tower reads linear scores."""
+    return getattr(preprocessor, "scores", None) is not None
 
 
 @keras.saving.register_keras_serializable(package="multimodal_keras")
@@ -480,7 +530,9 @@ def build_tower(
     or ``none`` (the TF-IDF bag alone, when ``tfidf`` is on).
     """
     columns, size = len(preprocessor.columns), len(preprocessor.vocabulary)
-    inputs = keras.Input(shape=(columns, preprocessor.sequence_length), name=name, dtype="int32")
+    shape, _ = encoded_shape(preprocessor)
+    model_input = keras.Input(shape=shape, name=name, dtype="int32")
+    inputs = token_ids(name, model_input, preprocessor)
     parts = []
     if uses_tfidf(preprocessor, tower):
         shares = TfIdfShares(preprocessor.idf, name=f"{name}_tfidf")(inputs)
@@ -498,10 +550,46 @@ def build_tower(
         parts.append(keras.layers.Flatten(name=f"{name}_tfidf_flatten")(bag))
     if tower["encoder"] != "none" or not parts:
         parts.append(sequence_features(name, inputs, preprocessor, tower))
+    scores = linear_scores(name, model_input, preprocessor)
+    if scores is not None:
+        parts.append(scores)
     features = (
         parts[0] if len(parts) == 1 else keras.layers.Concatenate(name=f"{name}_paths")(parts)
     )
-    return inputs, dense_block(features, list(tower["units"]), float(tower["dropout"]), name)
+    output = dense_block(features, list(tower["units"]), float(tower["dropout"]), name)
+    if scores is not None:
+        # The scores also reach the fusion layers as they are, beside the dense layers'.
+        output = keras.layers.Concatenate(name=f"{name}_with_scores")([output, scores])
+    return model_input, output
+
+
+def token_ids(
+    name: str, model_input: keras.KerasTensor, preprocessor: TextPreprocessor
+) -> keras.KerasTensor:
+    """The model input's token ids, without the fold row that follows them with scores."""
+    if not has_scores(preprocessor):
+        return model_input
+    return keras.layers.Cropping1D((0, 1), name=f"{name}_token_ids")(model_input)
+
+
+def linear_scores(
+    name: str, model_input: keras.KerasTensor, preprocessor: TextPreprocessor
+) -> keras.KerasTensor | None:
+    """Each column's standardised linear scores, from its TF-IDF and the row's fold."""
+    if not has_scores(preprocessor):
+        return None
+    scores = preprocessor.scores
+    ids = token_ids(f"{name}_scores", model_input, preprocessor)
+    shares = TfIdfShares(preprocessor.idf, name=f"{name}_scores_tfidf")(ids)
+    return text_scores.TextLinearScores(
+        folds=scores.coefficients.shape[0] - 1,
+        columns=len(preprocessor.columns),
+        vocabulary_size=len(preprocessor.vocabulary),
+        outputs=scores.outputs,
+        log_probabilities=scores.log_probabilities,
+        scores=scores,
+        name=f"{name}_linear_scores",
+    )([shares, model_input])
 
 
 def wide_features(
@@ -516,6 +604,7 @@ def wide_features(
     """
     if not getattr(preprocessor, "idf", None):
         return None
+    inputs = token_ids(f"{name}_wide", inputs, preprocessor)
     shares = TfIdfShares(preprocessor.idf, name=f"{name}_wide_tfidf")(inputs)
     columns, size = len(preprocessor.columns), len(preprocessor.vocabulary)
     return WeightedBag(
@@ -619,7 +708,11 @@ def build_serving_input(
         preprocessor.character_budgets(),
         name=f"{name}_serving_tokens",
     )
-    return inputs, layer(list(inputs.values()))
+    ids = layer(list(inputs.values()))
+    if has_scores(preprocessor):
+        # The fold row, all zeros: a new row is scored by the full fit.
+        ids = keras.layers.ZeroPadding1D((0, 1), name=f"{name}_serving_fold_row")(ids)
+    return inputs, ids
 
 
 def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:
@@ -630,7 +723,17 @@ def describe(preprocessor: TextPreprocessor) -> dict[str, Any]:
         "sequence_length": preprocessor.sequence_length,
         "column_lengths": dict(zip(preprocessor.columns, preprocessor.lengths(), strict=True)),
         "most_frequent_tokens": preprocessor.vocabulary[2:12],
+        **(
+            {"linear_score_penalties": score_penalties(preprocessor)}
+            if has_scores(preprocessor)
+            else {}
+        ),
     }
+
+
+def score_penalties(preprocessor: TextPreprocessor) -> dict[str, float]:
+    """The L2 penalty each column's linear scores were fitted with."""
+    return dict(zip(preprocessor.columns, preprocessor.scores.penalties, strict=True))
 
 
 # Any value is text once it is a string.

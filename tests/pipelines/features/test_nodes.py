@@ -201,9 +201,18 @@ def test_transform_node_encodes_every_row_in_primary_table_order(
 
     # Row i of the array is row i of the primary table, encoded as the whole table is.
     module = MODALITIES[modality]
-    expected = module.model_input(module.transform(preprocessor, primary))
+    expected = primary_features(module, preprocessor, primary)
     assert encoded.shape == expected.shape and encoded.dtype == expected.dtype
     np.testing.assert_array_equal(encoded, expected)
+
+
+def primary_features(module: Any, preprocessor: Any, primary: pd.DataFrame) -> np.ndarray:
+    """What the features pipeline should write for the whole primary table at once: the
+    transform, with the fitted training rows encoded out of fold where the modality does."""
+    encoded = module.transform(preprocessor, primary)
+    if hasattr(module, "out_of_fold"):
+        encoded = module.out_of_fold(preprocessor, primary, encoded)
+    return module.model_input(encoded)
 
 
 # Chunk by chunk: the same preprocessors and features whatever the chunk size.
@@ -214,12 +223,13 @@ CHUNK_ROWS = [1, 7, 1_000_000]
 
 def given_targets(
     modality: str, rows: pd.DataFrame, primary: pd.DataFrame, assignments, params
-) -> dict[str, np.ndarray]:
-    """``targets=``, the encoded targets of ``rows``, for a modality that reads them."""
+) -> dict[str, Any]:
+    """``targets=``, the encoded targets of ``rows``, and ``seed=`` for a modality that
+    reads them."""
     if not reads_targets(modality):
         return {}
     encoder = fit_target(primary, assignments, params["table"])
-    return {"targets": encoder.encode(rows[encoder.column])}
+    return {"targets": encoder.encode(rows[encoder.column]), "seed": params["seed"]}
 
 
 def whole_table_fit(modality: str, primary: pd.DataFrame, assignments, params) -> Any:
@@ -262,7 +272,7 @@ def test_the_fit_with_the_projects_parameters_is_the_whole_tables(
     module = MODALITIES[modality]
     np.testing.assert_array_equal(
         transform_through_node(modality, fitted, primary, project_parameters),
-        module.model_input(module.transform(expected, primary)),
+        primary_features(module, expected, primary),
     )
 
 
@@ -297,7 +307,7 @@ def test_chunked_features_are_the_whole_tables_and_what_the_model_reads(
 
     encoded = transform_through_node(modality, preprocessor, primary, small_parameters)
 
-    expected = module.model_input(module.transform(preprocessor, primary))
+    expected = primary_features(module, preprocessor, primary)
     assert encoded.dtype == expected.dtype
     np.testing.assert_array_equal(encoded, expected)
     np.testing.assert_array_equal(module.model_input(encoded), expected)

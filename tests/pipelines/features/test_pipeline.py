@@ -7,6 +7,7 @@ import pytest
 from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.pipelines import features
 from multimodal_keras.pipelines.features.pipeline import create_modality_pipeline
+from tests.fitting import reads_targets
 
 
 @pytest.mark.parametrize("modality", list(MODALITIES))
@@ -23,7 +24,7 @@ def test_each_modality_fits_on_the_shared_tables_and_its_own_parameters(modality
         f"params:{modality}",
         "params:processing",
         "params:seed",
-        *(["target_encoder"] if modality == "numerical" else []),
+        *(["target_encoder"] if reads_targets(modality) else []),
     ]
     assert fit.outputs == [f"{modality}.preprocessor"]
     transform = nodes[f"{modality}.transform"]

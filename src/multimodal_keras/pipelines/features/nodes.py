@@ -94,7 +94,8 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
             split_assignments: Which rows are training rows, in primary-table order.
             options: ``params:<modality>``: the columns and preprocessing options.
             processing: ``params:processing``: ``chunk_rows``, ``fit_rows``, the executor.
-            seed: ``params:seed``: draws the sample when the training rows exceed fit_rows.
+            seed: ``params:seed``: draws the sample when the training rows exceed fit_rows,
+                and is given to the fit of a modality that reads the targets.
             target_encoder: For a modality that reads the targets (``READS_TARGETS``):
                 encodes the sampled training rows' targets for its fit.
 
@@ -109,6 +110,7 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         given = {}
         if target_encoder is not None:
             given["targets"] = target_encoder.encode(sample[target_encoder.column])
+            given["seed"] = int(seed)
             sample = sample[[ROW_ID, *columns]]
         preprocessor = module.fit(sample, options, training_rows=count, **given)
         preprocessor.training_rows_digest = training_rows_digest(split_assignments)
@@ -127,21 +129,33 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
     return fit_preprocessor
 
 
-def encoded_chunk(modality: str, preprocessor: Any, chunk: pd.DataFrame) -> Any:
-    """One chunk's model inputs: an array, or a ``ChunkedArray`` a modality streams itself."""
+def encoded_chunk(
+    modality: str, preprocessor: Any, chunk: pd.DataFrame, out_of_fold: bool = False
+) -> Any:
+    """One chunk's model inputs: an array, or a ``ChunkedArray`` a modality streams itself.
+
+    ``out_of_fold``: the chunk is primary-table rows, so a modality that encodes the
+    training rows its fit saw out of fold (its ``out_of_fold``) does so.
+    """
     module = MODALITIES[modality]
     encoded = module.transform(preprocessor, chunk)
+    if out_of_fold and hasattr(module, "out_of_fold"):
+        encoded = module.out_of_fold(preprocessor, chunk, encoded)
     return encoded if isinstance(encoded, ChunkedArray) else module.model_input(encoded)
 
 
 def encoded_chunks(
-    modality: str, preprocessor: Any, table: tables.TableChunks, processing: Mapping[str, Any]
+    modality: str,
+    preprocessor: Any,
+    table: tables.TableChunks,
+    processing: Mapping[str, Any],
+    out_of_fold: bool = False,
 ) -> Iterator[np.ndarray]:
     """Every row's model inputs, chunk by chunk in primary-table order, reading only the
     row id and the preprocessor's columns."""
     started = time.perf_counter()
     columns = [ROW_ID, *MODALITIES[modality].raw_columns(preprocessor)]
-    work = partial(encoded_chunk, modality, preprocessor)
+    work = partial(encoded_chunk, modality, preprocessor, out_of_fold=out_of_fold)
     rows = 0
     for encoded in chunk_map(work, table.chunks(columns), processing):
         for chunk in encoded.chunks() if isinstance(encoded, ChunkedArray) else (encoded,):
@@ -152,8 +166,13 @@ def encoded_chunks(
     )
 
 
-def transform_for(modality: str) -> Callable[..., ChunkedArray]:
-    """The ``transform`` node of one modality."""
+def transform_for(modality: str, out_of_fold: bool = False) -> Callable[..., ChunkedArray]:
+    """The ``transform`` node of one modality.
+
+    ``out_of_fold``: the node encodes the primary table, whose training rows a modality may
+    encode out of fold (the features pipeline); rows to score never are (inference), since
+    their ids may repeat a training row's.
+    """
 
     def transform(
         preprocessor: Any, primary_table: Table, processing: Mapping[str, Any]
@@ -179,7 +198,9 @@ def transform_for(modality: str) -> Callable[..., ChunkedArray]:
             shape,
         )
         return ChunkedArray(
-            shape, dtype, partial(encoded_chunks, modality, preprocessor, table, processing)
+            shape,
+            dtype,
+            partial(encoded_chunks, modality, preprocessor, table, processing, out_of_fold),
         )
 
     return transform

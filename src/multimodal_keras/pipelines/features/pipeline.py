@@ -35,7 +35,7 @@ def create_modality_pipeline(modality: str) -> Pipeline:
                 name="fit_preprocessor",
             ),
             node(
-                transform_for(modality),
+                transform_for(modality, out_of_fold=True),
                 inputs=["preprocessor", "primary_table", "params:processing"],
                 outputs="features",
                 name="transform",
