@@ -87,7 +87,9 @@ def test_kedro_run_saves_aligned_parquet_frames_and_npy_features(kedro_run):
     pixels = np.load(kedro_run / "04_feature" / "image_tensors.npy")
     # text.sequence_length is auto: derived from the training texts, within its bounds.
     features = load_conf("parameters")["text"]
-    assert token_ids.shape[:2] == (ROWS, 1)
+    # One text column, then the row of each training row's fold for the linear scores.
+    assert token_ids.shape[:2] == (ROWS, 2)
+    assert set(np.unique(token_ids[:, 1, 0])) == {0, *range(1, features["score_folds"] + 1)}
     assert features["min_sequence_length"] <= token_ids.shape[2] <= features["max_sequence_length"]
     assert token_ids.dtype == np.int32
     assert pixels.shape == (ROWS, 1, 32, 32, 3)

@@ -157,8 +157,11 @@ def test_array_artifacts_have_one_entry_per_primary_row(default_run, shared_smal
 
     token_ids = default_run.load("text.features")
     pixels = default_run.load("image.features")
+    scores = default_run.load("text.preprocessor").scores
 
-    assert token_ids.shape == (rows, 1, shared_small_parameters["text"]["sequence_length"])
+    # The text column, then the folds' row of the linear scores (on by default).
+    assert scores is not None
+    assert token_ids.shape == (rows, 2, shared_small_parameters["text"]["sequence_length"])
     assert token_ids.dtype == np.int32
     assert pixels.shape == (rows, 1, image["height"], image["width"], image["channels"])
     assert pixels.dtype == np.uint8
@@ -187,8 +190,12 @@ def test_array_features_are_each_rows_own_values(default_run, modality):
     preprocessor = default_run.load(f"{modality}.preprocessor")
     encoded = default_run.load(f"{modality}.features")
 
+    module = MODALITIES[modality]
     for position in (0, 1, len(primary) // 2, len(primary) - 1):
-        alone = MODALITIES[modality].transform(preprocessor, primary.iloc[[position]])
+        row = primary.iloc[[position]]
+        alone = module.transform(preprocessor, row)
+        if hasattr(module, "out_of_fold"):  # a training row's fold, as the pipeline writes it
+            alone = module.out_of_fold(preprocessor, row, alone)
         np.testing.assert_array_equal(encoded[position], alone[0])
 
 

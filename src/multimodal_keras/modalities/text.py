@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from pydantic import Field
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -251,16 +252,16 @@ def fit(
     return preprocessor
 
 
-def tfidf_matrices(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> list[Any]:
+def tfidf_matrices(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> list[sparse.csr_matrix]:
     """Each column's TF-IDF vectors of ``rows`` (sparse, rows by vocabulary), as the tower
     weighs its ids, encoded ``batch_size`` rows at a time."""
     idf = np.asarray(preprocessor.idf)
-    blocks: list[list[Any]] = [[] for _ in preprocessor.columns]
+    blocks: list[list[sparse.csr_matrix]] = [[] for _ in preprocessor.columns]
     for start in range(0, len(rows), preprocessor.batch_size):
         ids = transform(preprocessor, rows.iloc[start : start + preprocessor.batch_size])
         for position, block in enumerate(blocks):
             block.append(text_scores.tfidf_rows(ids[:, position], idf))
-    return [text_scores.sparse.vstack(block, format="csr") for block in blocks]
+    return [sparse.vstack(block, format="csr") for block in blocks]
 
 
 def id_statistics(
