@@ -206,3 +206,16 @@ def test_the_tower_reads_the_scores_beside_its_dense_layers():
     assert len(fixed) == 4 and not any(
         "linear_scores" in weight.path for weight in model.trainable_weights
     )
+
+
+def test_a_target_with_one_class_or_too_few_rows_turns_the_scores_off(caplog):
+    train = reviews(40, seed=1)
+    with caplog.at_level(logging.WARNING):
+        one_class = text.fit(train, options(), targets=np.zeros(40, dtype=np.int32), seed=0)
+        few_rows = text.fit(
+            train.iloc[:2], options(), targets=np.array([0.5, -0.5], np.float32), seed=0
+        )
+
+    assert one_class.scores is None and few_rows.scores is None
+    assert "a class has 0 training rows" in caplog.text
+    assert "there are 2 training rows, fewer than text.score_folds (3)" in caplog.text

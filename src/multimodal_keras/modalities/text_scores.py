@@ -123,8 +123,8 @@ def fit(
 
     The penalty is chosen per column among ``score_penalties`` by the out-of-fold loss; the
     fold models of that penalty give the training rows' scores, and one more fit on every
-    row gives everyone else's. Returns None, with a warning, when a class has fewer
-    training rows than folds (no fold model could learn it).
+    row gives everyone else's. Returns None, with a warning, when a class (or, for a
+    number, the table) has fewer training rows than folds: no fold model could learn it.
     """
     targets = np.asarray(targets)
     regression = np.issubdtype(targets.dtype, np.floating)
@@ -132,17 +132,18 @@ def fit(
     targets, row_ids = targets[known], np.asarray(row_ids)[known]
     matrices = [matrix[known] for matrix in matrices]
     k = int(options["score_folds"])
-    classes = 0 if regression else int(targets.max()) + 1
-    if not regression:
-        counts = np.bincount(targets, minlength=classes)
-        if counts.min() < k:
-            logger.warning(
-                "The text columns' linear scores are off: a class has %d training rows, "
-                "fewer than text.score_folds (%d).",
-                int(counts.min()),
-                k,
-            )
-            return None
+    classes = 0 if regression else int(targets.max(initial=0)) + 1
+    # Each fold model must see every class (or, for a number, at least one row per fold).
+    fewest = len(targets) if regression else int(np.bincount(targets, minlength=2).min())
+    if fewest < k:
+        logger.warning(
+            "The text columns' linear scores are off: %s %d training rows, fewer than "
+            "text.score_folds (%d).",
+            "there are" if regression else "a class has",
+            fewest,
+            k,
+        )
+        return None
     splitter = (
         KFold(k, shuffle=True, random_state=seed)
         if regression
