@@ -58,7 +58,9 @@ def targets_for(task: str, frame: pd.DataFrame) -> np.ndarray:
 def scores_of(preprocessor: text.TextPreprocessor, ids: np.ndarray) -> np.ndarray:
     """The model's standardised scores for encoded rows, from the tower's own layers."""
     model_input = keras.Input(shape=ids.shape[1:], dtype="int32")
-    model = keras.Model(model_input, text.linear_scores("text", model_input, preprocessor))
+    token_ids = text.token_ids("text", model_input, preprocessor)
+    shares = text.TfIdfShares(preprocessor.idf)(token_ids)
+    model = keras.Model(model_input, text.linear_scores("text", model_input, shares, preprocessor))
     return model.predict(ids, verbose=0)
 
 
@@ -190,7 +192,7 @@ def test_the_tower_reads_the_scores_beside_its_dense_layers():
     train = reviews(90, seed=1)
     preprocessor = text.fit(train, options(), targets=targets_for("multiclass", train), seed=0)
     tower = {
-        "tfidf": True, "tfidf_dropout": 0.0, "table_learning_rate_factor": 1.0,
+        "tfidf": True, "tfidf_dropout": 0.5, "table_learning_rate_factor": 1.0,
         "encoder": "average", "embedding_dim": 4, "units": [5], "dropout": 0.0,
     }  # fmt: skip
     model_input, output = text.build_tower("text", preprocessor, tower)
@@ -201,6 +203,12 @@ def test_the_tower_reads_the_scores_beside_its_dense_layers():
     assert output.shape == (None, 5 + 2 * 3)
     np.testing.assert_allclose(
         model.predict(ids, verbose=0)[:, 5:], scores_of(preprocessor, ids), atol=1e-5
+    )
+    # The bag's n-gram dropout, active in training, leaves the scores whole.
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(ids, training=True))[:, 5:],
+        scores_of(preprocessor, ids),
+        atol=1e-5,
     )
     fixed = [weight for weight in model.non_trainable_weights if "linear_scores" in weight.path]
     assert len(fixed) == 4 and not any(

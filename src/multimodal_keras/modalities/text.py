@@ -363,7 +363,7 @@ def transform(preprocessor: TextPreprocessor, rows: pd.DataFrame) -> np.ndarray:
 def out_of_fold(preprocessor: TextPreprocessor, rows: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     """``transform``'s ids of primary-table rows with each fitted training row's fold set,
     so that its linear scores come from the models that did not see it."""
-    if preprocessor.scores is not None and len(rows):
+    if has_scores(preprocessor) and len(rows):
         ids[:, len(preprocessor.columns), 0] = preprocessor.scores.fold_of(rows[ROW_ID])
     return ids
 
@@ -535,23 +535,29 @@ def build_tower(
     model_input = keras.Input(shape=shape, name=name, dtype="int32")
     inputs = token_ids(name, model_input, preprocessor)
     parts = []
+    # One TF-IDF for the bag and the linear scores: the same shares feed both.
+    shares = (
+        TfIdfShares(preprocessor.idf, name=f"{name}_tfidf")(inputs)
+        if uses_tfidf(preprocessor, tower) or has_scores(preprocessor)
+        else None
+    )
     if uses_tfidf(preprocessor, tower):
-        shares = TfIdfShares(preprocessor.idf, name=f"{name}_tfidf")(inputs)
         # Dropping n-grams at random keeps a wide bag from being memorised on few rows.
         rate = float(tower.get("tfidf_dropout", 0.0))
-        if rate:
-            shares = keras.layers.Dropout(rate, name=f"{name}_tfidf_dropout")(shares)
+        dropped = (
+            keras.layers.Dropout(rate, name=f"{name}_tfidf_dropout")(shares) if rate else shares
+        )
         bag = WeightedBag(
             columns,
             size,
             int(tower["embedding_dim"]),
             step_scale=table_step_scale(preprocessor, tower),
             name=f"{name}_tfidf_bag",
-        )([inputs, shares])
+        )([inputs, dropped])
         parts.append(keras.layers.Flatten(name=f"{name}_tfidf_flatten")(bag))
     if tower["encoder"] != "none" or not parts:
         parts.append(sequence_features(name, inputs, preprocessor, tower))
-    scores = linear_scores(name, model_input, preprocessor)
+    scores = linear_scores(name, model_input, shares, preprocessor)
     if scores is not None:
         parts.append(scores)
     features = (
@@ -574,14 +580,16 @@ def token_ids(
 
 
 def linear_scores(
-    name: str, model_input: keras.KerasTensor, preprocessor: TextPreprocessor
+    name: str,
+    model_input: keras.KerasTensor,
+    shares: keras.KerasTensor | None,
+    preprocessor: TextPreprocessor,
 ) -> keras.KerasTensor | None:
-    """Each column's standardised linear scores, from its TF-IDF and the row's fold."""
+    """Each column's standardised linear scores, from its TF-IDF ``shares`` (before any
+    dropout) and the fold row of ``model_input``."""
     if not has_scores(preprocessor):
         return None
     scores = preprocessor.scores
-    ids = token_ids(f"{name}_scores", model_input, preprocessor)
-    shares = TfIdfShares(preprocessor.idf, name=f"{name}_scores_tfidf")(ids)
     return text_scores.TextLinearScores(
         folds=scores.coefficients.shape[0] - 1,
         columns=len(preprocessor.columns),
