@@ -535,13 +535,14 @@ def build_tower(
     model_input = keras.Input(shape=shape, name=name, dtype="int32")
     inputs = token_ids(name, model_input, preprocessor)
     parts = []
+    bag_on = uses_tfidf(preprocessor, tower)
     # One TF-IDF for the bag and the linear scores: the same shares feed both.
     shares = (
         TfIdfShares(preprocessor.idf, name=f"{name}_tfidf")(inputs)
-        if uses_tfidf(preprocessor, tower) or has_scores(preprocessor)
+        if bag_on or has_scores(preprocessor)
         else None
     )
-    if uses_tfidf(preprocessor, tower):
+    if bag_on:
         # Dropping n-grams at random keeps a wide bag from being memorised on few rows.
         rate = float(tower.get("tfidf_dropout", 0.0))
         dropped = (
