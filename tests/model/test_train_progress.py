@@ -6,12 +6,16 @@ import contextlib
 import io
 import re
 import sys
+import warnings
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
-from multimodal_keras.model.train import EpochLines, progress_verbosity
+from multimodal_keras.model.inputs import RowBatches
+from multimodal_keras.model.train import EpochLines, as_dataset, fit_model, progress_verbosity
+from multimodal_keras.targets import REGRESSION, fit_target_encoder
 
 PROGRESS_BAR = "━"
 EPOCH_LINE = re.compile(r"^epoch \d+/3: loss [\d.e-]+, val_loss [\d.e-]+ \(\d+\.\d s\)$")
@@ -71,3 +75,31 @@ def test_output_that_is_not_a_terminal_gets_one_log_line_per_epoch(caplog):
     lines = [record.getMessage() for record in caplog.records]
     assert len(lines) == EPOCHS
     assert all(EPOCH_LINE.match(line) for line in lines), lines
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("streamed", [False, True], ids=["in_memory", "streamed"])
+def test_training_knows_each_epochs_batches_and_warns_of_no_missing_data(tmp_path, streamed):
+    """Keras warns that the input "ran out of data" when it must find an epoch's end by
+    exhausting the rows; training gives it the count instead, in memory and streamed."""
+    rows, batch_size = 40, 16
+    generator = np.random.default_rng(0)
+    x = generator.normal(size=(rows, 2)).astype("float32")
+    y = generator.normal(size=rows).astype("float32")
+    target = fit_target_encoder(pd.Series(y, name="y"), REGRESSION)
+    if streamed:
+        np.save(tmp_path / "x.npy", x)
+        train = RowBatches({"x": np.load(tmp_path / "x.npy", mmap_mode="r")}, y, np.arange(rows))
+    else:
+        train = ({"x": x}, y)
+    model = keras.Sequential([keras.Input((2,), name="x"), keras.layers.Dense(1)])
+    params = {"epochs": 2, "batch_size": batch_size, "learning_rate": 0.01, "optimizer": "adam",
+              "monitor": "auto", "learning_rate_schedule": {"kind": "constant"},
+              "early_stopping_patience": 5, "verbose": 0}  # fmt: skip
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_model(model, target, train, ({"x": x[:8]}, y[:8]), params, seed=0)
+
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
+    assert int(as_dataset(train, batch_size, shuffle_seed=0).cardinality()) == 3

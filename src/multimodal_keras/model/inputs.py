@@ -99,7 +99,10 @@ def shuffled_rows(positions: np.ndarray, shuffle_seed: int | None = None) -> tf.
         return tf.data.Dataset.from_tensor_slices(order)
 
     passes = tf.data.Dataset.random(seed=int(shuffle_seed), rerandomize_each_iteration=True)
-    return passes.take(1).flat_map(permuted)
+    # flat_map hides the row count; without it Keras finds an epoch's end by running out of
+    # rows and warns, on every run, that the input ran out of data.
+    count = tf.data.experimental.assert_cardinality(len(values))
+    return passes.take(1).flat_map(permuted).apply(count)
 
 
 @dataclass(frozen=True)
