@@ -133,6 +133,11 @@ class AutoBatch(Options):
     max: Positive
 
 
+class AutoWeightDecay(Options):
+    with_batch_norm: Annotated[float, Field(ge=0)]
+    without_batch_norm: Annotated[float, Field(ge=0)]
+
+
 class LearningRateSchedule(Options):
     kind: Literal["plateau", "constant"]
     factor: Fraction | None = None  # plateau only, as the two below
@@ -157,7 +162,8 @@ class Training(Options):
     auto_batch: AutoBatch
     learning_rate: PositiveFloat
     optimizer: Literal["adamw", "adam"]
-    weight_decay: Annotated[float, Field(ge=0)]
+    weight_decay: AUTO | Annotated[float, Field(ge=0)]
+    auto_weight_decay: AutoWeightDecay
     label_smoothing: Annotated[float, Field(ge=0, lt=1)]
     batch_norm_window: Annotated[float, Field(gt=0)] | None
     monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]

@@ -4,10 +4,12 @@ the steps per epoch under ``training.batch_norm_window`` (``pace_batch_norm``)."
 from __future__ import annotations
 
 import keras
+import pandas as pd
 import pytest
 
 from multimodal_keras.modalities import image
-from multimodal_keras.model.train import pace_batch_norm
+from multimodal_keras.model.train import compile_model, pace_batch_norm
+from multimodal_keras.targets import MULTICLASS, fit_target_encoder
 
 TOWER = {"conv_filters": [2, 2], "kernel_size": 3, "units": [2], "dropout": 0.0}
 
@@ -62,3 +64,19 @@ def test_no_window_leaves_each_layers_own_momentum():
     pace_batch_norm(model, window=None, steps_per_epoch=400)
 
     assert momenta(model) == pytest.approx([0.9, 0.9])
+
+
+def test_auto_weight_decay_decays_a_model_with_the_image_tower_by_the_batch_norm_setting():
+    tower = tower_model(TOWER)
+    model = keras.Model(tower.input, keras.layers.Dense(3, activation="softmax")(tower.output))
+    target = fit_target_encoder(pd.Series(["a", "b", "c"], name="y"), MULTICLASS)
+    params = {
+        "learning_rate": 0.001,
+        "optimizer": "adamw",
+        "weight_decay": "auto",
+        "auto_weight_decay": {"with_batch_norm": 0.01, "without_batch_norm": 0.0001},
+    }
+
+    compile_model(model, target, params)
+
+    assert model.optimizer.weight_decay == pytest.approx(0.01)

@@ -13,6 +13,7 @@ from multimodal_keras.model.train import (
     optimizer,
     reseed_layers,
     training_callbacks,
+    weight_decay_for,
 )
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 
@@ -32,6 +33,22 @@ PARAMS = {
     "early_stopping_patience": 50,
     "verbose": 0,
 }
+
+
+AUTO_DECAY = {"with_batch_norm": 0.01, "without_batch_norm": 0.0001}
+
+
+def dense_model() -> keras.Model:
+    inputs = keras.Input((3,), name="numerical")
+    return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(4)(inputs)))
+
+
+def test_auto_weight_decay_is_the_one_for_models_without_batch_norm_unless_a_number_is_set():
+    auto = PARAMS | {"weight_decay": "auto", "auto_weight_decay": AUTO_DECAY}
+
+    assert weight_decay_for(auto, dense_model()) == pytest.approx(0.0001)
+    assert optimizer(auto, dense_model()).weight_decay == pytest.approx(0.0001)
+    assert weight_decay_for(auto | {"weight_decay": 0.02}, dense_model()) == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +71,7 @@ def test_an_explicit_loss_monitor_is_minimised():
 def test_adamw_decays_weights_and_the_schedule_is_a_plateau_callback():
     target = fit_target_encoder(TARGETS[BINARY], BINARY)
 
-    built = optimizer(PARAMS)
+    built = optimizer(PARAMS, dense_model())
     callbacks = training_callbacks(target, PARAMS)
 
     assert isinstance(built, keras.optimizers.AdamW)

@@ -104,18 +104,42 @@ def pace_batch_norm(model: keras.Model, window: float | None, steps_per_epoch: i
     if window is None:
         return
     momentum = max(1.0 - 1.0 / (float(window) * steps_per_epoch), 0.0)
+    for layer in batch_normalisations(model):
+        layer.momentum = momentum
+
+
+def batch_normalisations(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    """The model's batch normalisation layers, nested models and wrapped layers included."""
     # Keras' own walk, as in reseed_layers: nested models and wrapped layers (TimeDistributed).
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = momentum
+    return [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
 
 
-def optimizer(params: Mapping[str, Any]) -> keras.optimizers.Optimizer:
+def weight_decay_for(params: Mapping[str, Any], model: keras.Model) -> float:
+    """``training.weight_decay``, or under ``auto`` ``auto_weight_decay``'s
+    ``with_batch_norm`` when the model normalises batches (the image tower's CNN or
+    backbone) and its ``without_batch_norm`` otherwise.
+
+    A convolution followed by batch normalisation gives the same output at any scale of its
+    kernel, so decay does not shrink what it computes: it keeps the kernel's norm from
+    growing, and so the step's effect on it from fading as training goes on.
+    """
+    setting = params.get("weight_decay", 0.0)
+    if setting != "auto":
+        return float(setting)
+    key = "with_batch_norm" if batch_normalisations(model) else "without_batch_norm"
+    return float(params["auto_weight_decay"][key])
+
+
+def optimizer(params: Mapping[str, Any], model: keras.Model) -> keras.optimizers.Optimizer:
     """Adam, or AdamW with decoupled weight decay, from ``training``'s settings."""
     name = str(params.get("optimizer", "adam"))
     settings: dict[str, Any] = {"learning_rate": float(params["learning_rate"])}
     if name == "adamw":
-        settings["weight_decay"] = float(params.get("weight_decay", 0.0))
+        settings["weight_decay"] = weight_decay_for(params, model)
     return OPTIMIZERS[name](**settings)
 
 
@@ -198,7 +222,7 @@ def compile_model(model: keras.Model, target: TargetEncoder, params: Mapping[str
     if target.task == MULTICLASS and smoothing:
         loss = SmoothedSparseCrossentropy(smoothing)
     model.compile(
-        optimizer=optimizer(params),
+        optimizer=optimizer(params, model),
         loss=loss,
         metrics=metrics,
     )
