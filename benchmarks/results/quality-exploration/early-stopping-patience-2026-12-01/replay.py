@@ -54,12 +54,15 @@ def main() -> None:
         key, mode = next((k, m) for k, m in MONITORS if k in rows[0])
         end0, best0 = stop(rows, key, mode, args.logged_patience)
         end1, best1 = stop(rows, key, mode, args.patience)
-        secs0, secs1 = (sum(r["s"] for r in rows[:end]) for end in (end0, end1))
+        secs0, secs1 = (sum(r["s"] for r in rows[:end]) for end in (len(rows), end1))
         total["before"] += secs0
         total["after"] += secs1
         kept = "same" if best0 == best1 else f"epoch {best1} (val {rows[best1 - 1][key]:.4f})"
+        if end0 != len(rows):
+            # The log rounds the monitored metric: a tie there hid an improvement the run saw.
+            kept = f"unknown: the log's rounding hides an improvement (it ran {len(rows)})"
         print(
-            f"| {log.stem} | {key} | {end0} → {end1} | {best0} → {best1} | {kept} "
+            f"| {log.stem} | {key} | {len(rows)} → {end1} | {best0} → {best1} | {kept} "
             f"| {secs0:.0f} → {secs1:.0f} |"
         )
     print(
