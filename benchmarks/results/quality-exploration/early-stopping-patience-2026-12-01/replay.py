@@ -54,7 +54,7 @@ def main() -> None:
         key, mode = next((k, m) for k, m in MONITORS if k in rows[0])
         end0, best0 = stop(rows, key, mode, args.logged_patience)
         end1, best1 = stop(rows, key, mode, args.patience)
-        secs0, secs1 = (sum(r["s"] for r in rows[:end]) for end in (len(rows), end1))
+        secs0, secs1 = sum(r["s"] for r in rows), sum(r["s"] for r in rows[:end1])
         total["before"] += secs0
         total["after"] += secs1
         kept = "same" if best0 == best1 else f"epoch {best1} (val {rows[best1 - 1][key]:.4f})"
