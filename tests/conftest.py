@@ -16,10 +16,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pandas as pd
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from multimodal_keras.validation import with_row_ids
 from tests import configuration
 from tests.configuration import load_conf, small_table
+
+# Folders whose conftest.py trains a project once per session for several modules: under
+# `pytest -n`, each folder's modules run in one worker, so that project is trained once.
+SHARED_SESSION_FOLDERS = ("tests/integration/", "tests/bad_inputs/", "tests/pipelines/inference/")
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +76,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("integration"):
             item.add_marker(pytest.mark.integration)
+
+
+class SharedSessionScheduling(LoadScopeScheduling):
+    """``--dist loadscope`` (each module in one worker), with the modules of each
+    ``SHARED_SESSION_FOLDERS`` folder as one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        folder = next((f for f in SHARED_SESSION_FOLDERS if nodeid.startswith(f)), None)
+        return folder or super()._split_scope(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    """``SharedSessionScheduling`` when the run asks for ``--dist loadscope`` (pyproject.toml)."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    return SharedSessionScheduling(config, log)
