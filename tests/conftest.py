@@ -80,7 +80,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 class SharedSessionScheduling(LoadScopeScheduling):
     """``--dist loadscope`` (each module in one worker), with the modules of each
-    ``SHARED_SESSION_FOLDERS`` folder as one unit."""
+    ``SHARED_SESSION_FOLDERS`` folder as one unit. ``_split_scope`` is private to xdist; its
+    own ``LoadFileScheduling`` regroups tests by overriding it in the same way."""
 
     def _split_scope(self, nodeid: str) -> str:
         folder = next((f for f in SHARED_SESSION_FOLDERS if nodeid.startswith(f)), None)
