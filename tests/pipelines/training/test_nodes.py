@@ -212,3 +212,26 @@ def test_an_early_best_epoch_of_a_longer_training_is_reported(
         best = val_loss.index(min(val_loss)) + 1
         assert f"was {best} of {len(val_loss)} (val_loss)" in reported[0]
         assert "table_learning_rate_factor" in reported[0]
+
+
+def test_the_closing_line_names_the_epoch_kept_by_the_monitored_metric(
+    artifacts, monkeypatch, caplog
+):
+    # The lowest validation loss is at epoch 1, the best ROC AUC at epoch 3: early stopping
+    # on val_auc keeps epoch 3, and the line says so rather than quoting epoch 1's loss.
+    history = {
+        "loss": [0.6, 0.5, 0.4, 0.3],
+        "val_loss": [0.40, 0.45, 0.50, 0.55],
+        "val_auc": [0.80, 0.85, 0.91, 0.88],
+    }
+    monkeypatch.setattr(
+        "multimodal_keras.pipelines.training.nodes.fit_model", lambda *args, **kwargs: history
+    )
+    artifacts["params"]["training"].update(monitor="val_auc", early_best_epoch_warning=0)
+
+    with caplog.at_level("INFO", logger="multimodal_keras.pipelines.training.nodes"):
+        train(artifacts)
+
+    closing = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Trained for")]
+    assert len(closing) == 1
+    assert "kept epoch 3, the best by val_auc (0.9100)" in closing[0]

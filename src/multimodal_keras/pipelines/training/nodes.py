@@ -100,14 +100,18 @@ def train_model(
         int(seed),
         strategy=strategy,
     )
+    monitor, mode = monitored(target_encoder, training)
+    kept = best_epoch(history, monitor, mode)
     logger.info(
-        "Trained for %d epoch(s) on %d rows in batches of %d over %d replica(s); best "
-        "validation loss %.4f.",
+        "Trained for %d epoch(s) on %d rows in batches of %d over %d replica(s); kept epoch "
+        "%d, the best by %s (%.4f).",
         len(history["loss"]),
         len(train_rows),
         batch_size_for(training, len(train_rows)),
         strategy.num_replicas_in_sync,
-        min(history["val_loss"]),
+        kept,
+        monitor,
+        history[monitor][kept - 1],
     )
     warn_if_best_epoch_early(history, target_encoder, training)
     if distribute.is_distributed(strategy):
