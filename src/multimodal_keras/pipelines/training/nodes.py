@@ -67,7 +67,7 @@ def train_model(
     seed: int,
     **features: Any,
 ) -> tuple[keras.Model, dict[str, list[float]], Figure]:
-    """Fit on the training rows, stopping early on the validation rows' loss.
+    """Fit on the training rows, stopping early on the validation rows' monitored metric.
 
     Args:
         untrained_model: The model from ``build_model``.
