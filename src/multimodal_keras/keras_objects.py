@@ -10,7 +10,7 @@ against the source).
 from __future__ import annotations
 
 from multimodal_keras import missing_values
-from multimodal_keras.modalities import categorical, numerical, text, text_scores
+from multimodal_keras.modalities import categorical, neighbours, numerical, text, text_scores
 from multimodal_keras.modalities.image import decoding, tower
 from multimodal_keras.model import ensemble, serving, train
 
@@ -20,6 +20,7 @@ MODULES = (
     numerical,
     text,
     text_scores,
+    neighbours,
     decoding,
     tower,
     ensemble,

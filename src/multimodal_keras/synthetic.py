@@ -19,6 +19,12 @@ from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.targets import BINARY, MULTICLASS
 
 
+def reads_other_columns(modality: str) -> bool:
+    """Whether a modality reads columns another modality makes (the neighbours): it makes
+    none of its own."""
+    return bool(getattr(MODALITIES[modality], "READS_OTHER_COLUMNS", False))
+
+
 def make_table(
     columns: Mapping[str, list[str]],
     target: str,
@@ -38,6 +44,8 @@ def make_table(
     rng = np.random.default_rng(seed)
     table, score = {}, np.zeros(rows)
     for modality, names in columns.items():
+        if reads_other_columns(modality):
+            continue
         for position, name in enumerate(names):
             values, contribution = MODALITIES[modality].synthetic_column(
                 rng, name, position, rows, spec[modality]
@@ -48,7 +56,7 @@ def make_table(
     missing_rate = float(spec["missing_rate"])
     # Registry order, whatever the order of ``columns``: the same seed gives the same gaps.
     for modality, module in MODALITIES.items():
-        for name in columns.get(modality, []):
+        for name in [] if reads_other_columns(modality) else columns.get(modality, []):
             frame[name] = module.synthetic_gaps(rng, frame[name], missing_rate)
     task = spec.get("task", BINARY)
     if task == BINARY:
@@ -85,7 +93,7 @@ def make_new_rows(
     frame = make_table(columns, target, rows, spec, seed).drop(columns=[target])
     rng = np.random.default_rng(seed)
     for modality, module in MODALITIES.items():
-        for name in columns.get(modality, []):
+        for name in [] if reads_other_columns(modality) else columns.get(modality, []):
             frame[name] = module.synthetic_new_rows(rng, frame[name], new_rows)
     extra = str(new_rows["extra_column"])
     frame[extra] = [f"{extra} {index}" for index in range(rows)]

@@ -96,6 +96,19 @@ def check_repeated_header(
     )
 
 
+def reads_again(first: str, role: str) -> bool:
+    """Whether ``role`` may read a column ``first`` reads too: a modality that reads other
+    modalities' columns again (``READS_OTHER_COLUMNS``, the neighbours) may, as strings."""
+    module = MODALITIES.get(role)
+    owner = MODALITIES.get(first)
+    return (
+        module is not None
+        and owner is not None
+        and getattr(module, "READS_OTHER_COLUMNS", False)
+        and owner.RAW_DTYPE == module.RAW_DTYPE
+    )
+
+
 def check_roles(target: str | None, columns: Mapping[str, list[str]]) -> None:
     """Raise when a column is configured twice, is both a feature and the target, or two
     columns would share one serving-model input name.
@@ -116,12 +129,12 @@ def check_roles(target: str | None, columns: Mapping[str, list[str]]) -> None:
                     f"Column {name!r} is configured as a {role} feature and as the target; "
                     f"remove it from {role}.columns."
                 )
-            if name in seen:
+            if name in seen and not reads_again(seen[name], role):
                 raise MultimodalKerasError(
                     f"Column {name!r} is configured under both {seen[name]} and {role}; "
                     "keep it under one modality."
                 )
-            seen[name] = role
+            seen.setdefault(name, role)
     if not seen:
         raise MultimodalKerasError(
             "No feature columns are configured; list columns under at least one of "

@@ -45,7 +45,11 @@ def test_guide_environment_trains_on_a_new_table(project_copy, base_parameters):
     project = project_copy()
     catalog, parameters = guide_file("catalog.yml"), guide_file("parameters.yml")
     params = yaml.safe_load(parameters)
-    columns = {modality: params[modality]["columns"] for modality in MODALITIES}
+    # A modality the guide leaves out keeps conf/base's columns (the neighbours: none).
+    columns = {
+        modality: params.get(modality, base_parameters[modality])["columns"]
+        for modality in MODALITIES
+    }
     known = {base_parameters["table"]["target"]}.union(
         *(base_parameters[modality]["columns"] for modality in MODALITIES)
     )

@@ -52,7 +52,7 @@ OVERRIDES: dict[str, Any] = {
 # Everything train_model reads, and nothing after it.
 PREPARE = ",".join(
     ["build_model", "encode_target"]
-    + [f"{name}.transform" for name in ("categorical", "numerical", "text", "image")]
+    + [f"{name}.transform" for name in ("categorical", "numerical", "text", "image", "neighbours")]
 )
 TRAIN_AND_EVALUATE = ("run", "--nodes", "train_model,evaluate_model")
 MINUTES = 60

@@ -11,12 +11,13 @@ from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 from PIL import Image
 
 from multimodal_keras import modalities
-from multimodal_keras.modalities import categorical, image, numerical, text, text_scores
+from multimodal_keras.modalities import categorical, image, neighbours, numerical, text, text_scores
 from multimodal_keras.modalities.image.decoding import DecodeImages
 from multimodal_keras.modalities.text import lower_and_split_punctuation
 
@@ -41,6 +42,31 @@ def linear_scores() -> text_scores.LinearScores:
         folds=np.array([1], dtype=np.int32),
         penalties=[1.0, 1.0],
     )
+
+
+def fitted_neighbours() -> neighbours.NeighboursPreprocessor:
+    """Names of two columns fitted on four rows with a number each."""
+    rows = pd.DataFrame(
+        {
+            "row_id": [0, 1, 2, 3],
+            "director": ["Ann", "Ann", "Bo", "Cy"],
+            "cast": ["Di, Ed", "Ed", "Di", "Fa, Di"],
+        }
+    )
+    options = {
+        "columns": ["director", "cast"],
+        "separator": ",",
+        "max_tokens": 100,
+        "max_names": 4,
+        "powers": [2.0],
+        "priors": [0.1],
+        "block_rows": 2,
+        "batch_size": 2,
+    }
+    return neighbours.fit(rows, options, targets=np.array([0.5, 1.0, -1.0, 0.2], np.float32))
+
+
+NAMES = [tf.constant(["Ann", "Bo", ""]), tf.constant(["Ed, Di", " Zed ,Ed", "Di"])]
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (6, 5)) -> bytes:
@@ -97,6 +123,14 @@ CASES: dict[str, Callable[[], tuple[keras.layers.Layer, Any]]] = {
     "TextLinearScores": lambda: (
         text_scores.TextLinearScores(1, 2, 6, 3, log_probabilities=True, scores=linear_scores()),
         [np.full(IDS.shape, 0.5, dtype=np.float32), np.concatenate([IDS, FOLDS], axis=1)],
+    ),
+    "NameTokens": lambda: (
+        neighbours.NameTokens(2, ",", fitted_neighbours().vocabulary, 4),
+        NAMES,
+    ),
+    "NeighbourFeatures": lambda: (
+        neighbours.features_layer("features", fitted_neighbours()),
+        np.array([[2, 3, 0, 0, 0], [4, 2, 0, 0, 1]], dtype=np.int32),
     ),
     "TrainingAugmentation": lambda: (
         image.TrainingAugmentation(horizontal_flip=True, rotation=0.1, zoom=0.2),

@@ -62,6 +62,11 @@ class Modality(Protocol):
     encoded targets of ``train_rows`` (class indices, or scaled values), and ``seed``
     (``params:seed``); its fit node reads ``target_encoder`` to encode them.
 
+    A module whose ``READS_OTHER_COLUMNS`` is true reads columns another modality reads
+    too, as strings (the neighbours read categories and name lists again); validation lets
+    such a column be listed twice, the serving model gives both one input, and the module
+    makes no synthetic columns (it has no ``synthetic_*`` functions).
+
     A module may also define ``out_of_fold(preprocessor, rows, encoded)``: ``transform``'s
     output for primary-table rows with the training rows its fit saw encoded out of fold
     (cross-fitted, so that no training row's encoding has seen its own target). The features

@@ -12,5 +12,6 @@ modalities and stay quick.
 from __future__ import annotations
 
 CATEGORICAL, NUMERICAL, TEXT, IMAGE = "categorical", "numerical", "text", "image"
+NEIGHBOURS = "neighbours"
 
-MODALITY_NAMES = (CATEGORICAL, NUMERICAL, TEXT, IMAGE)
+MODALITY_NAMES = (CATEGORICAL, NUMERICAL, TEXT, IMAGE, NEIGHBOURS)

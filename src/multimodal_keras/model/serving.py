@@ -133,8 +133,17 @@ def build_serving_model(
     raw, model_inputs = {}, {}
     for name in input_names(trained_model):
         columns, model_input = MODALITIES[name].build_serving_input(name, preprocessors[name])
-        raw.update(columns)
-        model_inputs[name] = model_input
+        shared = {column: raw.setdefault(column, tensor) for column, tensor in columns.items()}
+        if all(shared[column] is tensor for column, tensor in columns.items()):
+            model_inputs[name] = model_input
+            continue
+        # A column an earlier modality reads too (the neighbours read categories and name
+        # lists): one raw input feeds both, through this modality's own reading of it.
+        for column, tensor in columns.items():
+            if shared[column].dtype != tensor.dtype:
+                raise ValueError(f"column {column!r} is read as two value types")
+        reader = keyed_model(columns, model_input, f"{name}_serving_reader")
+        model_inputs[name] = reader(shared)
     outputs = decode_layer(target_encoder)(trained_model(model_inputs))
     marked = {
         column: list(markers)

@@ -56,6 +56,8 @@ def tiny_parameters() -> dict[str, Any]:
     # Tables and rows to score are read, encoded and predicted a few rows at a time.
     params["processing"]["chunk_rows"] = 7
     params["model"]["towers"]["numerical"]["smooth_clip"] = 3.0
+    # The neighbours read the categories and a text column again: one serving input each.
+    params["neighbours"]["columns"] = [*configured_columns(params["categorical"]), first_text]
     return params
 
 

@@ -1,0 +1,206 @@
+"""The neighbours modality: what the training rows sharing a row's names scored."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from multimodal_keras.errors import MultimodalKerasError
+from multimodal_keras.modalities import neighbours
+from multimodal_keras.pipelines.features.nodes import encoded_chunk
+from multimodal_keras.validation import check_roles
+
+OPTIONS = {
+    "columns": ["director", "cast"],
+    "separator": ",",
+    "max_tokens": 1000,
+    "max_names": 8,
+    "powers": [1.0, 2.0],
+    "priors": [0.1, 1.0],
+    "block_rows": 7,
+    "batch_size": 5,
+}
+PEOPLE = ["Ann", "Bo", "Cy", "Di", "Ed", "Fa", "Gil", "Hu"]
+
+
+def films(rows: int, seed: int) -> pd.DataFrame:
+    """Films with a director and two to four cast members each, and a number to predict
+    that depends on who made them."""
+    rng = np.random.default_rng(seed)
+    directors = rng.choice(PEOPLE[:5], rows)
+    cast = [", ".join(rng.choice(PEOPLE, rng.integers(2, 5), replace=False)) for _ in range(rows)]
+    effect = dict(zip(PEOPLE, rng.normal(size=len(PEOPLE)), strict=True))
+    value = np.array([effect[d] for d in directors]) + rng.normal(scale=0.3, size=rows)
+    return pd.DataFrame(
+        {"row_id": np.arange(rows) + 100 * seed, "director": directors, "cast": cast, "y": value}
+    )
+
+
+def by_hand(
+    train: pd.DataFrame,
+    rows: pd.DataFrame,
+    fitted: neighbours.NeighboursPreprocessor,
+    idf_rows: pd.DataFrame | None = None,
+):
+    """Kernel regression written out: sublinear TF-IDF of whole names (IDF of ``idf_rows``,
+    else of ``train``), cosine similarity to the power, prior at ``train``'s mean."""
+
+    def names(frame: pd.DataFrame) -> list[set[str]]:
+        return [
+            {f"0{neighbours.TOKEN_JOIN}{d.strip()}"}
+            | {f"1{neighbours.TOKEN_JOIN}{c.strip()}" for c in cast.split(",") if c.strip()}
+            for d, cast in zip(frame.director, frame.cast, strict=True)
+        ]
+
+    known, asked = names(train), names(rows)
+    counted = names(train if idf_rows is None else idf_rows)
+    frequency = pd.Series([n for row in counted for n in row]).value_counts()
+    idf = np.log((1 + len(counted)) / (1 + frequency)) + 1
+
+    def vector(row: set[str]) -> pd.Series:
+        held = pd.Series({n: idf[n] for n in row if n in idf.index}, dtype=float)
+        return held / np.sqrt((held**2).sum())
+
+    estimates, masses = [], []
+    for row in asked:
+        mine = vector(row)
+        weights = np.array([mine.mul(vector(other), fill_value=0).sum() for other in known])
+        weights = np.clip(weights, 0, None) ** fitted.power
+        mean = train.y.mean()
+        estimates.append((weights @ train.y + fitted.prior * mean) / (weights.sum() + fitted.prior))
+        masses.append(np.log1p(weights.sum()))
+    return np.array(estimates), np.array(masses)
+
+
+def fit(train: pd.DataFrame, **changes) -> neighbours.NeighboursPreprocessor:
+    return neighbours.fit(train, OPTIONS | changes, targets=train.y.to_numpy(np.float32))
+
+
+def raw_features(fitted: neighbours.NeighboursPreprocessor, standard: np.ndarray) -> np.ndarray:
+    return standard * fitted.scale + fitted.mean
+
+
+def test_new_rows_read_the_kernel_over_every_fitted_row():
+    train, new = films(60, 0), films(9, 1)
+    fitted = fit(train)
+    features = raw_features(fitted, neighbours.transform(fitted, new))
+    estimates, masses = by_hand(train, new, fitted)
+    np.testing.assert_allclose(features[:, 0], estimates, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(features[:, 1], masses, rtol=1e-4, atol=1e-5)
+
+
+def test_a_fitted_row_is_left_out_of_its_own_neighbours_and_counts():
+    train = films(40, 0)
+    fitted = fit(train)
+    features = raw_features(fitted, fitted.fitted_features)
+    for row in (0, 17):
+        others = train.drop(index=row)
+        # The names' IDF is of every fitted row: it reads no target.
+        estimate, _ = by_hand(others, train.iloc[[row]], fitted, idf_rows=train)
+        np.testing.assert_allclose(features[row, 0], estimate[0], rtol=1e-4, atol=1e-5)
+        director = train.director.iloc[row]
+        held_by_others = (others.director == director).sum()
+        # The director's column: the largest and the mean count of other rows holding it.
+        np.testing.assert_allclose(features[row, 2:4], np.log1p([held_by_others] * 2), rtol=1e-5)
+
+
+def test_the_models_layer_gives_a_fitted_row_its_leave_one_out_features():
+    train = films(40, 0)
+    fitted = fit(train)
+    ids = neighbours.token_ids(fitted, train)
+    positions = np.arange(1, len(train) + 1, dtype=np.int32)[:, None]
+    layer = neighbours.features_layer("features", fitted)
+    computed = keras.ops.convert_to_numpy(layer(np.hstack([ids, positions])))
+    np.testing.assert_allclose(computed, fitted.fitted_features, rtol=1e-4, atol=1e-4)
+
+
+def test_a_fitted_rows_features_never_read_its_own_target():
+    train = films(40, 0)
+    changed = train.copy()
+    changed.loc[5, "y"] = 1000.0
+    before = raw_features(fit(train), fit(train).fitted_features)
+    after_fit = fit(changed, powers=[fit(train).power], priors=[fit(train).prior])
+    after = raw_features(after_fit, after_fit.fitted_features)
+    np.testing.assert_allclose(after[5], before[5], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(after[:, 0], before[:, 0])  # the others read row 5's new target
+
+
+def test_only_the_features_pipeline_gives_fitted_rows_their_own_features():
+    train = films(40, 0)
+    fitted = fit(train)
+    rows = train.iloc[:6]
+    as_features = encoded_chunk("neighbours", fitted, rows, out_of_fold=True)
+    as_new_rows = encoded_chunk("neighbours", fitted, rows)
+    np.testing.assert_allclose(as_features, fitted.fitted_features[:6])
+    # Rows to score whose ids repeat training rows' are read as new rows: from every row.
+    np.testing.assert_allclose(as_new_rows, neighbours.transform(fitted, rows))
+    assert not np.allclose(as_features, as_new_rows)
+
+
+def test_the_serving_input_reads_raw_cells_as_transform_does():
+    train = films(40, 0)
+    fitted = fit(train)
+    new = pd.DataFrame(
+        {
+            "row_id": [0, 1, 2, 3],
+            "director": ["Ann", " Bo ", None, "Nobody"],
+            "cast": ["Di ,Ed", "", "Gil, Zed, , Hu", None],
+        }
+    )
+    inputs, features = neighbours.build_serving_input("neighbours", fitted)
+    serving = keras.Model(inputs, features)
+    cells = {
+        column: tf.constant(new[column].astype("string").fillna("").to_numpy(dtype=object))
+        for column in inputs
+    }
+    served = keras.ops.convert_to_numpy(serving(cells))
+    np.testing.assert_allclose(served, neighbours.transform(fitted, new), rtol=1e-6, atol=1e-6)
+
+
+def test_names_are_whole_stripped_cells_and_split_only_by_the_separator():
+    rows = pd.DataFrame({"row_id": [0, 1], "director": ["Ann Lee", "Ann"], "cast": ["A, B", "A,B"]})
+    whole = neighbours.fit(rows, OPTIONS | {"separator": None}, targets=np.zeros(2, np.float32))
+    split = neighbours.fit(rows, OPTIONS, targets=np.zeros(2, np.float32))
+    assert sorted(name.split(neighbours.TOKEN_JOIN)[1] for name in whole.vocabulary) == [
+        "A, B", "A,B", "Ann", "Ann Lee",
+    ]  # fmt: skip
+    assert sorted(name.split(neighbours.TOKEN_JOIN)[1] for name in split.vocabulary) == [
+        "A", "Ann", "Ann Lee", "B",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_classes_give_one_estimate_per_class_beyond_the_first_of_two(task):
+    train = films(50, 0)
+    classes = 2 if task == "binary" else 3
+    targets = (pd.qcut(train.y, classes, labels=False)).to_numpy(np.int32)
+    fitted = neighbours.fit(train, OPTIONS, targets=targets)
+    outputs = 1 if classes == 2 else classes
+    assert fitted.outputs == outputs
+    assert fitted.features == outputs + 1 + 2 * len(OPTIONS["columns"])
+    estimates = raw_features(fitted, neighbours.transform(fitted, films(5, 1)))[:, :outputs]
+    assert ((estimates >= 0) & (estimates <= 1)).all()
+
+
+def test_the_power_and_prior_are_chosen_by_the_training_rows_leave_one_out_loss():
+    fitted = fit(films(60, 0))
+    assert len(fitted.losses) == 4
+    best = min(fitted.losses, key=fitted.losses.get)
+    assert best == f"power {fitted.power:g}, prior {fitted.prior:g}"
+
+
+def test_the_modality_is_off_without_columns_and_adds_no_input():
+    fitted = neighbours.fit(films(10, 0), OPTIONS | {"columns": []}, targets=np.zeros(10))
+    assert not neighbours.is_active(fitted)
+    assert neighbours.encoded_shape(fitted)[0] == (0,)
+
+
+def test_categories_and_texts_may_be_read_again_but_numbers_may_not():
+    check_roles(
+        "y", {"categorical": ["director"], "text": ["cast"], "neighbours": ["director", "cast"]}
+    )
+    with pytest.raises(MultimodalKerasError, match="under both numerical and neighbours"):
+        check_roles("y", {"numerical": ["year"], "neighbours": ["year"]})
