@@ -96,3 +96,12 @@ def small_table(
     spec = copy.deepcopy(dict(parameters["demo"])) | demo_overrides
     columns = {name: configured_columns(parameters.get(name)) for name in MODALITIES}
     return make_table(columns, parameters["table"]["target"], rows, spec, seed)
+
+
+def with_neighbours(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` with the neighbours reading the categorical columns again (the demo,
+    whose columns the small project has, leaves them off)."""
+    changed = copy.deepcopy(dict(parameters))
+    columns = configured_columns(changed["categorical"])
+    changed["neighbours"] = {**changed["neighbours"], "columns": columns}
+    return changed

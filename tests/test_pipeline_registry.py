@@ -16,6 +16,7 @@ from multimodal_keras.modalities import MODALITIES
 from multimodal_keras.pipeline_registry import register_pipelines
 from multimodal_keras.splitting import TEST
 from multimodal_keras.tables import as_frame
+from tests.configuration import with_neighbours
 
 CLASSIFICATION_METRICS = {
     "accuracy",
@@ -107,7 +108,7 @@ def default_run(make_tiny_table, shared_small_parameters) -> DataCatalog:
     raw["sold"] = raw["sold"].astype("Int64")
     raw.loc[[5, 50, 99], "sold"] = pd.NA
     pipeline = register_pipelines()["__default__"]
-    catalog = in_memory_catalog(pipeline, raw, shared_small_parameters)
+    catalog = in_memory_catalog(pipeline, raw, with_neighbours(shared_small_parameters))
 
     SequentialRunner().run(pipeline, catalog)
 

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multimodal_keras.modalities import MODALITIES, text
+from multimodal_keras.modalities import MODALITIES, active, text
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 from multimodal_keras.validation import with_row_ids
+from tests.configuration import with_neighbours
 from tests.fitting import fit_all
 
 SUBSETS = [
@@ -32,9 +33,10 @@ ROWS = 10
 
 
 def model_arrays(preprocessors: dict[str, Any], table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The model inputs of the modalities in use."""
     return {
         name: MODALITIES[name].model_input(MODALITIES[name].transform(preprocessor, table))
-        for name, preprocessor in preprocessors.items()
+        for name, preprocessor in active(preprocessors).items()
     }
 
 
@@ -42,15 +44,16 @@ def model_arrays(preprocessors: dict[str, Any], table: pd.DataFrame) -> dict[str
 def fitted(shared_small_parameters, make_tiny_table):
     """Preprocessors fitted on a tiny table, the arrays they give, and their switched-off twins."""
     table = with_row_ids(make_tiny_table(rows=ROWS, seed=4), None)
-    active = fit_all(shared_small_parameters, table)
-    switched_off = copy.deepcopy(shared_small_parameters)
+    parameters = with_neighbours(shared_small_parameters)
+    fitted_on = fit_all(parameters, table)
+    switched_off = copy.deepcopy(parameters)
     for name in MODALITIES:
         switched_off[name]["columns"] = []
     return {
-        "active": active,
+        "active": fitted_on,
         "inactive": fit_all(switched_off, table),
-        "arrays": model_arrays(active, table),
-        "model": shared_small_parameters["model"],
+        "arrays": model_arrays(fitted_on, table),
+        "model": parameters["model"],
     }
 
 

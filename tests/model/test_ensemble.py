@@ -8,12 +8,13 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities import MODALITIES, active
 from multimodal_keras.model.build import assemble_model
 from multimodal_keras.model.ensemble import MemberMean
 from multimodal_keras.model.train import compile_model
 from multimodal_keras.targets import BINARY, MULTICLASS, REGRESSION, fit_target_encoder
 from multimodal_keras.validation import with_row_ids
+from tests.configuration import with_neighbours
 from tests.fitting import fit_all
 
 MEMBERS = 4
@@ -75,12 +76,13 @@ def test_the_gap_is_added_in_training_only():
 @pytest.fixture(scope="module")
 def fitted(shared_small_parameters, make_tiny_table):
     table = with_row_ids(make_tiny_table(rows=ROWS, seed=6), None)
-    preprocessors = fit_all(shared_small_parameters, table)
+    parameters = with_neighbours(shared_small_parameters)
+    preprocessors = fit_all(parameters, table)
     arrays = {
         name: MODALITIES[name].model_input(MODALITIES[name].transform(preprocessor, table))
-        for name, preprocessor in preprocessors.items()
+        for name, preprocessor in active(preprocessors).items()
     }
-    return preprocessors, arrays, shared_small_parameters
+    return preprocessors, arrays, parameters
 
 
 def member_logits(

@@ -212,16 +212,19 @@ def token_strings(preprocessor: NeighboursPreprocessor, rows: pd.DataFrame) -> l
     return [[token.decode() for token in row] for row in layer(cells).to_list()]
 
 
-def token_ids(preprocessor: NeighboursPreprocessor, rows: pd.DataFrame) -> np.ndarray:
-    """(rows, max_names) int32 token ids."""
-    layer = NameTokens(
+def token_ids(
+    preprocessor: NeighboursPreprocessor, rows: pd.DataFrame, layer: NameTokens | None = None
+) -> np.ndarray:
+    """(rows, max_names) int32 token ids (``layer``: a ``NameTokens`` of the vocabulary
+    already made, whose lookup table is then not built again)."""
+    if not len(rows):
+        return np.zeros((0, preprocessor.max_names), dtype=np.int32)
+    layer = layer or NameTokens(
         len(preprocessor.columns),
         preprocessor.separator,
         preprocessor.vocabulary,
         preprocessor.max_names,
     )
-    if not len(rows):
-        return np.zeros((0, preprocessor.max_names), dtype=np.int32)
     cells = [tf.constant(cell_strings(rows, column)) for column in preprocessor.columns]
     return layer(cells).numpy()
 
@@ -408,12 +411,18 @@ def transform(preprocessor: NeighboursPreprocessor, rows: pd.DataFrame) -> np.nd
     if not is_active(preprocessor) or not len(rows):
         return features
     layer = features_layer("neighbour_features", preprocessor)
+    compute = tf.function(layer, reduce_retracing=True)
+    tokens = NameTokens(
+        len(preprocessor.columns),
+        preprocessor.separator,
+        preprocessor.vocabulary,
+        preprocessor.max_names,
+    )
     step = int(preprocessor.batch_size)
     for start in range(0, len(rows), step):
-        batch = rows.iloc[start : start + step]
-        ids = token_ids(preprocessor, batch)
+        ids = token_ids(preprocessor, rows.iloc[start : start + step], tokens)
         positions = np.zeros((len(ids), 1), dtype=np.int32)
-        features[start : start + len(ids)] = layer(np.hstack([ids, positions])).numpy()
+        features[start : start + len(ids)] = compute(np.hstack([ids, positions])).numpy()
     return features
 
 
