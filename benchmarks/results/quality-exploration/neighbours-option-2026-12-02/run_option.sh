@@ -3,6 +3,7 @@
 # Run from the repository root after `python benchmarks/quality.py --tables TABLE --seeds SEED`
 # (its scratch project holds that seed's split):
 #   bash run_option.sh NAME SEED TABLE "COLUMN,COLUMN,..." [SCRATCH_PROJECT]
+# NEIGHBOURS='{"separator": "|"}' (JSON) sets other neighbours options.
 # The scratch project is copied to data/benchmark/trials/option-NAME-SEED with this
 # checkout's conf/base and src, its table read from data/benchmark/tables, and run as the
 # benchmark runs it. Prints the test metric.
@@ -16,6 +17,8 @@ cp -r "$source/data/quality" "$trial/data/"
 rm -rf "$trial"/data/quality/0[4-8]_*/*
 rm -rf "$trial/conf/base"; cp -r conf/base "$trial/conf/base"; cp -r src "$trial/src"
 python - "$trial" "$table" "$columns" "$root" <<'PY'
+import json
+import os
 import sys
 import yaml
 sys.path.insert(0, "benchmarks")
@@ -27,7 +30,7 @@ catalog["raw_table"]["filepath"] = f"{root}/data/benchmark/tables/{table.name}/t
 yaml.safe_dump(catalog, open(f"{trial}/conf/quality/catalog.yml", "w"), sort_keys=False)
 parameters = yaml.safe_load(open(f"{trial}/conf/quality/parameters.yml"))
 parameters["numerical"]["columns"] = list(table.columns["numerical"])
-parameters["neighbours"] = {"columns": columns}
+parameters["neighbours"] = {"columns": columns, **json.loads(os.environ.get("NEIGHBOURS") or "{}")}
 yaml.safe_dump(parameters, open(f"{trial}/conf/quality/parameters.yml", "w"), sort_keys=False)
 PY
 cd "$trial"
