@@ -312,3 +312,26 @@ def dense_block(
         if dropout:
             tensor = keras.layers.Dropout(dropout, name=f"{prefix}_dropout_{index}")(tensor)
     return tensor
+
+
+def add_constant_weights(
+    layer: keras.layers.Layer,
+    shapes: Mapping[str, tuple[int, ...]],
+    initial: Mapping[str, Any],
+) -> None:
+    """Give ``layer`` one float32 weight per entry of ``shapes``, never trained, as an
+    attribute of that name: ``initial[name]`` reshaped when given (a layer built from fitted
+    arrays), zeros otherwise (a layer read back, whose values come from the saved weights).
+    """
+    for name, shape in shapes.items():
+        value = initial.get(name)
+        initializer = (
+            "zeros"
+            if value is None
+            else keras.initializers.Constant(np.asarray(value, np.float32).reshape(shape))
+        )
+        setattr(
+            layer,
+            name,
+            layer.add_weight(shape=shape, initializer=initializer, trainable=False, name=name),
+        )

@@ -514,19 +514,7 @@ class NeighbourFeatures(keras.layers.Layer):
             "mean": (self.outputs + 1 + 2 * self.columns,),
             "scale": (self.outputs + 1 + 2 * self.columns,),
         }
-        initial = self.initial_values()
-        for name, shape in shapes.items():
-            value = initial.get(name)
-            initializer = (
-                "zeros"
-                if value is None
-                else keras.initializers.Constant(np.asarray(value, np.float32).reshape(shape))
-            )
-            setattr(
-                self,
-                name,
-                self.add_weight(shape=shape, initializer=initializer, trainable=False, name=name),
-            )
+        base.add_constant_weights(self, shapes, self.initial_values())
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         inputs = tf.cast(inputs, tf.int32)

@@ -34,6 +34,8 @@ from sklearn.metrics import log_loss, mean_squared_error
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.preprocessing import normalize
 
+from multimodal_keras.modalities.base import add_constant_weights
+
 logger = logging.getLogger(__name__)
 
 FULL_FIT = 0  # the fold number of every row scored by the model of all fitted rows
@@ -234,18 +236,9 @@ class TextLinearScores(keras.layers.Layer):
             "mean": (self.columns, self.outputs),
             "scale": (self.columns, self.outputs),
         }
-        for name, shape in shapes.items():
-            value = None if self._initial is None else getattr(self._initial, name)
-            initializer = (
-                "zeros"
-                if value is None
-                else keras.initializers.Constant(np.asarray(value, np.float32).reshape(shape))
-            )
-            setattr(
-                self,
-                name,
-                self.add_weight(shape=shape, initializer=initializer, trainable=False, name=name),
-            )
+        fitted = self._initial
+        initial = {} if fitted is None else {name: getattr(fitted, name) for name in shapes}
+        add_constant_weights(self, shapes, initial)
 
     def call(self, inputs: list[tf.Tensor]) -> tf.Tensor:
         # The shares of the ids (rows, columns, length), and the text model input: the ids,
