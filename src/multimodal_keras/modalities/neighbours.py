@@ -357,7 +357,7 @@ def fit(
                 best = (loss, power, prior)
     _, preprocessor.power, preprocessor.prior = best
     preprocessor.prior_value = prior_value.astype(np.float32)
-    features = leave_one_out_features(preprocessor, ids, sums[preprocessor.power])
+    features = leave_one_out_features(preprocessor, ids, sums[preprocessor.power], own_prior)
     scale = features.std(axis=0)
     preprocessor.mean = features.mean(axis=0).astype(np.float32)
     preprocessor.scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
@@ -375,12 +375,15 @@ def leave_one_out_mean(values: np.ndarray) -> np.ndarray:
 
 
 def leave_one_out_features(
-    preprocessor: NeighboursPreprocessor, ids: np.ndarray, sums: tuple[np.ndarray, np.ndarray]
+    preprocessor: NeighboursPreprocessor,
+    ids: np.ndarray,
+    sums: tuple[np.ndarray, np.ndarray],
+    own_prior: np.ndarray,
 ) -> np.ndarray:
-    """The fitted rows' features, each row left out of its own (before standardising)."""
+    """The fitted rows' features, each row left out of its own (``own_prior``: the other
+    rows' mean), before standardising."""
     weighted, total = sums
     prior = preprocessor.prior
-    own_prior = leave_one_out_mean(preprocessor.values)
     estimate = (weighted + prior * own_prior) / (total + prior)[:, None]
     counts = name_counts(preprocessor, ids, own=np.ones(len(ids), dtype=bool))
     return np.concatenate([estimate, np.log1p(total)[:, None], counts], axis=1)
@@ -398,9 +401,8 @@ def name_counts(
         held = (column == position) & (ids >= FIRST_TOKEN_ID)
         named = np.where(held, np.log1p(np.maximum(counts, 0.0)), 0.0)
         number = held.sum(axis=1)
-        found.append(np.where(held, named, -np.inf).max(axis=1, initial=-np.inf))
-        found[-1] = np.where(number > 0, found[-1], 0.0)
-        found.append(named.sum(axis=1) / np.maximum(number, 1))
+        # Counts are 0 or more, so a row with no name in the column reads 0 for both.
+        found += [named.max(axis=1), named.sum(axis=1) / np.maximum(number, 1)]
     return np.stack(found, axis=1) if found else np.zeros((len(ids), 0))
 
 
