@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities.base import candidate_columns
 from multimodal_keras.pipelines.features.nodes import fit_preprocessor_for
 from multimodal_keras.targets import TargetEncoder
 
@@ -15,6 +16,19 @@ from multimodal_keras.targets import TargetEncoder
 def reads_targets(name: str) -> bool:
     """Whether the modality's fit reads the training rows' targets (``READS_TARGETS``)."""
     return getattr(MODALITIES[name], "READS_TARGETS", False)
+
+
+def column_sources(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameter blocks of the modalities whose columns ``name`` may choose among
+    (``COLUMNS_FROM``), by modality name, as its fit node reads them."""
+    return {source: params[source] for source in getattr(MODALITIES[name], "COLUMNS_FROM", ())}
+
+
+def given_candidates(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``candidates=`` for the fit of a modality that may choose other modalities' columns,
+    as its fit node gives them."""
+    sources = column_sources(name, params)
+    return {"candidates": candidate_columns(name, params[name], sources)} if sources else {}
 
 
 def fit_on_rows(name: str, rows: pd.DataFrame, options: Mapping[str, Any], target: str) -> Any:
@@ -48,6 +62,7 @@ def fit_preprocessors(
             params["processing"],
             params["seed"],
             **({"target_encoder": target_encoder} if reads_targets(name) else {}),
+            **column_sources(name, params),
         )
         for name in names
     }

@@ -204,3 +204,82 @@ def test_categories_and_texts_may_be_read_again_but_numbers_may_not():
     )
     with pytest.raises(MultimodalKerasError, match="under both numerical and neighbours"):
         check_roles("y", {"numerical": ["year"], "neighbours": ["year"]})
+
+
+AUTO = {"min_names": 100, "max_words": 4, "min_share": 0.5}
+
+
+def catalogue(rows: int, directors: int, seed: int = 0) -> pd.DataFrame:
+    """Films of ``directors`` directors (each of several films), a cast drawn from 400
+    actors, a title of their own and a sentence of review each."""
+    rng = np.random.default_rng(seed)
+    actors = [f"Actor {number}" for number in range(400)]
+    return pd.DataFrame(
+        {
+            "row_id": np.arange(rows),
+            "director": [f"Director {number}" for number in rng.integers(0, directors, rows)],
+            "cast": [", ".join(rng.choice(actors, 3, replace=False)) for _ in range(rows)],
+            "title": [f"Title {number}" for number in range(rows)],
+            "review": [
+                f"a film I watched on day {number} and would rather not see again"
+                for number in rng.integers(0, 3, rows)
+            ],
+            "y": rng.normal(size=rows),
+        }
+    )
+
+
+def fit_auto(train: pd.DataFrame, **more: str) -> neighbours.NeighboursPreprocessor:
+    candidates = {"director": "categorical", "cast": "text", "title": "text", "review": "text"}
+    candidates |= more
+    return neighbours.fit(
+        train,
+        OPTIONS | {"columns": "auto", "auto": AUTO},
+        targets=train.y.to_numpy(np.float32),
+        candidates=candidates,
+    )
+
+
+def test_auto_reads_the_categories_and_name_lists_where_names_recur_by_the_hundreds():
+    fitted = fit_auto(catalogue(900, directors=300))
+
+    # Categories and the cast list: not the titles (each names one film) nor the reviews
+    # (sentences, however often one repeats).
+    assert fitted.columns == ["director", "cast"]
+    assert neighbours.is_active(fitted)
+    assert fitted.candidates["director"]["recurring_names"] >= 100
+    assert fitted.candidates["title"]["shared_rows"] == 0
+    assert fitted.candidates["review"]["median_words"] > AUTO["max_words"]
+    assert neighbours.describe(fitted)["candidates"]["cast"]["chosen"]
+
+
+def test_auto_leaves_the_neighbours_off_where_no_column_holds_names_by_the_hundreds():
+    # Five directors: categories the network reads well by itself; 400 actors, but each
+    # film's cast shares no name with another's.
+    table = catalogue(900, directors=5)
+    table["cast"] = [f"Actor {number}" for number in range(len(table))]
+
+    fitted = fit_auto(table)
+
+    assert fitted.columns == [] and not neighbours.is_active(fitted)
+    assert neighbours.encoded_shape(fitted)[0] == (0,)
+    assert fitted.candidates["director"] == {
+        "recurring_names": 5,
+        "shared_rows": 1.0,
+        "median_words": 2.0,
+        "names": True,
+        "chosen": False,
+    }
+
+
+def test_auto_leaves_out_a_text_column_that_names_what_a_category_names():
+    table = catalogue(900, directors=300)
+    # Each director's films give one spelling of the name: the same names, read twice.
+    table["credited_as"] = table.director.str.replace("Director", "D.")
+
+    fitted = fit_auto(table, credited_as="text")
+
+    assert fitted.columns == ["director", "cast"]
+    assert fitted.candidates["credited_as"]["repeats_a_category"]
+    assert fitted.candidates["credited_as"]["recurring_names"] >= 100
+    assert not fitted.candidates["cast"]["repeats_a_category"]

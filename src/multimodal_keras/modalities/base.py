@@ -67,6 +67,10 @@ class Modality(Protocol):
     such a column be listed twice, the serving model gives both one input, and the module
     makes no synthetic columns (it has no ``synthetic_*`` functions).
 
+    A module whose ``COLUMNS_FROM`` names other modalities may be given ``columns: auto``:
+    its fit node reads those modalities' parameter blocks too and gives its ``fit`` their
+    columns as ``candidates``, among which the fit chooses from the training rows.
+
     A module may also define ``out_of_fold(preprocessor, rows, encoded)``: ``transform``'s
     output for primary-table rows with the training rows its fit saw encoded out of fold
     (cross-fitted, so that no training row's encoding has seen its own target). The features
@@ -247,11 +251,32 @@ def warn_unused_column(modality: str, column: str, how: str = "missing") -> None
     )
 
 
+# ``columns: auto``: a modality that reads other modalities' columns (``COLUMNS_FROM``)
+# chooses among them in its fit.
+AUTO_COLUMNS = "auto"
+
+
 def configured_columns(options: Mapping[str, Any] | None) -> list[str]:
-    """Columns configured for a modality; none means the modality is off."""
-    if not options:
+    """Columns configured for a modality by name; none (or ``auto``, chosen by the fit
+    among other modalities' columns) lists none."""
+    if not options or options.get("columns") == AUTO_COLUMNS:
         return []
     return list(options.get("columns") or [])
+
+
+def candidate_columns(
+    modality: str, options: Mapping[str, Any], sources: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """The columns a fit reads, each with the modality that lists it: those ``modality``
+    lists, or under ``columns: auto`` every column the ``sources`` modalities
+    (``COLUMNS_FROM``) list, the first listing it kept."""
+    if options.get("columns") != AUTO_COLUMNS:
+        return dict.fromkeys(configured_columns(options), modality)
+    listed = {}
+    for source, source_options in sources.items():
+        for column in configured_columns(source_options):
+            listed.setdefault(column, source)
+    return listed
 
 
 def encoded_frame(row_ids: pd.Series, values: np.ndarray, names: list[str]) -> pd.DataFrame:

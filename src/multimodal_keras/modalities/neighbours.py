@@ -37,6 +37,7 @@ from scipy import sparse
 from multimodal_keras import options
 from multimodal_keras.modalities import base
 from multimodal_keras.modalities.base import (
+    AUTO_COLUMNS,
     GRADIENT_BOOSTING,
     LINEAR,
     ROW_ID,
@@ -47,15 +48,25 @@ from multimodal_keras.modalities.base import (
     raw_inputs,
     warn_unused_column,
 )
+from multimodal_keras.modalities.names import CATEGORICAL, TEXT
 from multimodal_keras.splitting import FittedOnTrainingRows
 
 logger = logging.getLogger(__name__)
 
 
+class AutoOptions(options.Options):
+    """``neighbours.auto``: which columns ``columns: auto`` reads."""
+
+    min_names: options.Positive
+    max_words: options.Positive
+    min_share: options.Fraction
+
+
 class Options(options.Options):
     """``neighbours``: the columns whose names recur, and the kernel's choices."""
 
-    columns: list[str]
+    columns: list[str] | options.AUTO
+    auto: AutoOptions
     separator: str | None
     max_tokens: options.Positive
     max_names: options.Positive
@@ -79,6 +90,8 @@ READS_TARGETS = True
 # lets them be listed twice, when both read strings.
 READS_OTHER_COLUMNS = True
 BASELINE_KINDS = frozenset({GRADIENT_BOOSTING, LINEAR})
+# ``columns: auto`` chooses among these modalities' columns (``choose_columns``).
+COLUMNS_FROM = (CATEGORICAL, TEXT)
 
 PADDING_ID, UNKNOWN_ID = 0, 1
 FIRST_TOKEN_ID = 2
@@ -110,6 +123,10 @@ class NeighboursPreprocessor(FittedOnTrainingRows):
     # standardised (what the model input holds for them; ``out_of_fold``).
     fitted_features: np.ndarray | None = None
     losses: dict[str, float] = field(default_factory=dict)
+    # ``columns: auto``: per candidate column, its names held by two training rows or more,
+    # the share of rows holding one, its median name's words, whether it lists names
+    # (a text column: whether it repeats a category) and whether it was chosen.
+    candidates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def vocabulary_size(self) -> int:
@@ -291,26 +308,121 @@ def kernel_loss(values: np.ndarray, estimate: np.ndarray, regression: bool) -> f
     return float(-np.mean(np.sum(values * np.log(probabilities), axis=1)))
 
 
+def name_statistics(
+    preprocessor: NeighboursPreprocessor, rows: pd.DataFrame
+) -> dict[str, dict[str, Any]]:
+    """Per column of ``preprocessor``: how many of its names two rows or more hold, the
+    share of rows holding one of those, and the median number of words of the names the
+    rows hold (each row's name counted once)."""
+    tokens = token_strings(preprocessor, rows)
+    held = pd.Series([token for row in tokens for token in set(row)], dtype=object)
+    frequency = held.value_counts()
+    recurring = set(frequency.index[frequency >= 2])
+    statistics = {}
+    for position, column in enumerate(preprocessor.columns):
+        prefix = f"{position}{TOKEN_JOIN}"
+        mine = held[held.str.startswith(prefix)]
+        names = mine.str.slice(len(prefix))
+        sharing = sum(any(t in recurring for t in row if t.startswith(prefix)) for row in tokens)
+        statistics[column] = {
+            "recurring_names": int(mine.drop_duplicates().isin(recurring).sum()),
+            "shared_rows": round(sharing / max(len(tokens), 1), 4),
+            "median_words": float(names.str.split().str.len().median()) if len(names) else 0.0,
+        }
+    return statistics
+
+
+def repeats_a_category(rows: pd.DataFrame, column: str, categories: list[str]) -> bool:
+    """Whether ``column``'s cells are a function of one of the ``categories`` columns over
+    ``rows``: every category holds one cell of it (a title beside the film's id)."""
+    cells = rows[column].astype("string").fillna("")
+    return any(
+        cells.groupby(rows[category].astype("string").fillna(""), sort=False).nunique().max() <= 1
+        for category in categories
+        if category != column
+    )
+
+
+def choose_columns(
+    preprocessor: NeighboursPreprocessor,
+    rows: pd.DataFrame,
+    candidates: Mapping[str, str],
+    auto: Mapping[str, Any],
+) -> list[str]:
+    """``columns: auto``: the candidate columns (column: the modality that reads it) the
+    kernel reads, none unless one of them holds names that recur by the hundreds.
+
+    Every category is a name. A text column is a list of names when its median name has at
+    most ``auto.max_words`` words (a writer, a cast member, a genre: not a sentence) and at
+    least ``auto.min_share`` of the rows hold a name another row holds (a title names one
+    film, and two films of one title are not one film), unless each category of a
+    categorical candidate holds one cell of it (a film's title beside its id: read twice,
+    one thing would outweigh the others in the rows' similarity). The kernel reads them
+    all when one holds at least ``auto.min_names`` names that two training rows or more
+    hold: there the network memorises names faster than it learns from the rows that share
+    them. Recorded in ``preprocessor.candidates``."""
+    statistics = name_statistics(preprocessor, rows)
+    categories = [column for column in statistics if candidates[column] != TEXT]
+    for column, entry in statistics.items():
+        if candidates[column] != TEXT:
+            entry["names"] = True
+            continue
+        entry["repeats_a_category"] = repeats_a_category(rows, column, categories)
+        entry["names"] = (
+            entry["median_words"] <= float(auto["max_words"])
+            and entry["shared_rows"] >= float(auto["min_share"])
+            and not entry["repeats_a_category"]
+        )
+    names = [column for column, entry in statistics.items() if entry["names"]]
+    recurring = max((statistics[column]["recurring_names"] for column in names), default=0)
+    chosen = names if recurring >= int(auto["min_names"]) else []
+    for column, entry in statistics.items():
+        entry["chosen"] = column in chosen
+    preprocessor.candidates = statistics
+    logger.info(
+        "neighbours.columns is auto: %s (names two training rows or more hold: at most %d "
+        "in a column of names, %d needed; %s).",
+        f"reads {chosen}" if chosen else "off",
+        recurring,
+        int(auto["min_names"]),
+        "; ".join(
+            f"{column}: {entry['recurring_names']} names, {entry['shared_rows']:.0%} of rows "
+            f"share one, {entry['median_words']:g} words"
+            for column, entry in statistics.items()
+        ),
+    )
+    return chosen
+
+
 def fit(
     train_rows: pd.DataFrame,
     options: Mapping[str, Any],
     training_rows: int | None = None,
     targets: np.ndarray | None = None,
     seed: int = 0,
+    candidates: Mapping[str, str] | None = None,
 ) -> NeighboursPreprocessor:
     """Learn the names of the training rows, their bags and targets, and the kernel's power
-    and prior (by the training rows' leave-one-out loss)."""
-    columns = configured_columns(options)
+    and prior (by the training rows' leave-one-out loss). Under ``columns: auto`` the
+    columns are chosen among ``candidates`` (the ``COLUMNS_FROM`` modalities' columns) by
+    ``choose_columns``."""
+    automatic = options.get("columns") == AUTO_COLUMNS
     preprocessor = NeighboursPreprocessor(
-        columns=columns,
+        columns=list(candidates or []) if automatic else configured_columns(options),
         separator=options.get("separator") or None,
         max_names=int(options["max_names"]),
         batch_size=int(options["batch_size"]),
     )
-    if not columns or targets is None:
+    if not preprocessor.columns or targets is None:
+        preprocessor.columns = [] if automatic else preprocessor.columns
         return preprocessor
     values, known = target_values(targets)
     train_rows, values = train_rows[known], values[known]
+    if automatic:
+        preprocessor.columns = choose_columns(preprocessor, train_rows, candidates, options["auto"])
+        if not preprocessor.columns:
+            return preprocessor
+    columns = preprocessor.columns
     tokens = token_strings(preprocessor, train_rows)
     frequency = pd.Series([token for row in tokens for token in set(row)]).value_counts()
     if frequency.empty:
@@ -346,16 +458,7 @@ def fit(
     own_prior = leave_one_out_mean(values)
     powers = [float(power) for power in options["powers"]]
     sums = leave_one_out(preprocessor.bags, values, powers, int(options["block_rows"]))
-    best = None
-    for power in powers:
-        weighted, total = sums[power]
-        for prior in (float(value) for value in options["priors"]):
-            estimate = (weighted + prior * own_prior) / (total + prior)[:, None]
-            loss = kernel_loss(values, estimate, regression)
-            preprocessor.losses[f"power {power:g}, prior {prior:g}"] = loss
-            if best is None or loss < best[0]:
-                best = (loss, power, prior)
-    _, preprocessor.power, preprocessor.prior = best
+    choose_kernel(preprocessor, sums, values, own_prior, options["priors"], regression)
     preprocessor.prior_value = prior_value.astype(np.float32)
     features = leave_one_out_features(preprocessor, ids, sums[preprocessor.power], own_prior)
     scale = features.std(axis=0)
@@ -364,6 +467,27 @@ def fit(
     standard = (features - preprocessor.mean) / preprocessor.scale
     preprocessor.fitted_features = standard.astype(np.float32)
     return preprocessor
+
+
+def choose_kernel(
+    preprocessor: NeighboursPreprocessor,
+    sums: Mapping[float, tuple[np.ndarray, np.ndarray]],
+    values: np.ndarray,
+    own_prior: np.ndarray,
+    priors: list[float],
+    regression: bool,
+) -> None:
+    """Set the power (of ``sums``' keys) and prior (of ``priors``) whose leave-one-out
+    estimates of the fitted rows' ``values`` lose least, recording every pair's loss."""
+    best = None
+    for power, (weighted, total) in sums.items():
+        for prior in map(float, priors):
+            estimate = (weighted + prior * own_prior) / (total + prior)[:, None]
+            loss = kernel_loss(values, estimate, regression)
+            preprocessor.losses[f"power {power:g}, prior {prior:g}"] = loss
+            if best is None or loss < best[0]:
+                best = (loss, power, prior)
+    _, preprocessor.power, preprocessor.prior = best
 
 
 def leave_one_out_mean(values: np.ndarray) -> np.ndarray:
@@ -641,11 +765,14 @@ def build_serving_input(
 
 
 def describe(preprocessor: NeighboursPreprocessor) -> dict[str, Any]:
-    """The columns, how many names and fitted rows, and the chosen power and prior."""
+    """The columns (under ``columns: auto``, each candidate's figures), how many names and
+    fitted rows, and the chosen power and prior."""
+    chosen = {"candidates": preprocessor.candidates} if preprocessor.candidates else {}
     if not preprocessor.columns or preprocessor.bags is None:
-        return {"columns": list(preprocessor.columns)}
+        return {"columns": list(preprocessor.columns), **chosen}
     return {
         "columns": preprocessor.columns,
+        **chosen,
         "separator": preprocessor.separator,
         "names": len(preprocessor.vocabulary),
         "fitted_rows": int(preprocessor.bags.shape[0]),

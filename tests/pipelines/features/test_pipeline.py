@@ -25,6 +25,8 @@ def test_each_modality_fits_on_the_shared_tables_and_its_own_parameters(modality
         "params:processing",
         "params:seed",
         *(["target_encoder"] if reads_targets(modality) else []),
+        # A modality that may choose among other modalities' columns reads their blocks.
+        *(f"params:{name}" for name in getattr(MODALITIES[modality], "COLUMNS_FROM", ())),
     ]
     assert fit.outputs == [f"{modality}.preprocessor"]
     transform = nodes[f"{modality}.transform"]

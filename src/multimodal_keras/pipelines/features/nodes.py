@@ -24,7 +24,7 @@ from multimodal_keras.chunked import ChunkedArray
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.executors import chunk_map
 from multimodal_keras.modalities import MODALITIES
-from multimodal_keras.modalities.base import ROW_ID, configured_columns
+from multimodal_keras.modalities.base import ROW_ID, candidate_columns
 from multimodal_keras.splitting import TRAIN, training_rows_digest
 from multimodal_keras.targets import TargetEncoder
 from multimodal_keras.terminal import brief
@@ -85,6 +85,7 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
         processing: Mapping[str, Any],
         seed: int,
         target_encoder: TargetEncoder | None = None,
+        **sources: Mapping[str, Any],
     ) -> Any:
         """Fit this modality's preprocessor on the training rows only (a seeded sample of
         ``processing.fit_rows`` of them when there are more).
@@ -98,16 +99,20 @@ def fit_preprocessor_for(modality: str) -> Callable[..., Any]:
                 and is given to the fit of a modality that reads the targets.
             target_encoder: For a modality that reads the targets (``READS_TARGETS``):
                 encodes the sampled training rows' targets for its fit.
+            sources: For a modality that may choose other modalities' columns
+                (``COLUMNS_FROM``): their parameter blocks, by modality name; under
+                ``columns: auto`` its fit is given their columns as ``candidates``.
 
         Returns:
             The fitted preprocessor, pickled by the catalog.
         """
-        columns = configured_columns(options)
+        candidates = candidate_columns(modality, options, sources)
+        columns = list(candidates)
         module = MODALITIES[modality]
         target = [] if target_encoder is None else [target_encoder.column]
         read = list(dict.fromkeys([*columns, *target]))
         sample, count = training_sample(primary_table, split_assignments, read, processing, seed)
-        given = {}
+        given: dict[str, Any] = {"candidates": candidates} if sources else {}
         if target_encoder is not None:
             given["targets"] = target_encoder.encode(sample[target_encoder.column])
             given["seed"] = int(seed)

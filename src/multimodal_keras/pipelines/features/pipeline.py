@@ -13,24 +13,28 @@ TARGETS = "target_encoder"
 def create_modality_pipeline(modality: str) -> Pipeline:
     """``<modality>.fit_preprocessor`` and ``<modality>.transform``, reading ``params:<modality>``
     and the shared ``params:processing`` and ``params:seed``; the fit of a modality that
-    learns from the targets (``READS_TARGETS``) reads ``target_encoder`` too.
+    learns from the targets (``READS_TARGETS``) reads ``target_encoder`` too, and that of
+    one that may choose other modalities' columns (``COLUMNS_FROM``) their parameters.
 
     Outputs are ``<modality>.preprocessor`` and ``<modality>.features`` (an array of every
     row's model inputs, written chunk by chunk).
     """
-    targets = [TARGETS] if getattr(MODALITIES[modality], "READS_TARGETS", False) else []
+    module = MODALITIES[modality]
+    targets = {"target_encoder": TARGETS} if getattr(module, "READS_TARGETS", False) else {}
+    sources = {name: f"params:{name}" for name in getattr(module, "COLUMNS_FROM", ())}
     template = Pipeline(
         [
             node(
                 fit_preprocessor_for(modality),
-                inputs=[
-                    "primary_table",
-                    "split_assignments",
-                    "params:options",
-                    "params:processing",
-                    "params:seed",
-                    *targets,
-                ],
+                inputs={
+                    "primary_table": "primary_table",
+                    "split_assignments": "split_assignments",
+                    "options": "params:options",
+                    "processing": "params:processing",
+                    "seed": "params:seed",
+                    **targets,
+                    **sources,
+                },
                 outputs="preprocessor",
                 name="fit_preprocessor",
             ),
@@ -45,10 +49,10 @@ def create_modality_pipeline(modality: str) -> Pipeline:
     return Pipeline(
         template,
         namespace=modality,
-        inputs=SHARED_INPUTS | set(targets),
+        inputs=SHARED_INPUTS | set(targets.values()),
         parameters={
             "params:options": f"params:{modality}",
-            **{name: name for name in SHARED_PARAMETERS},
+            **{name: name for name in SHARED_PARAMETERS | set(sources.values())},
         },
         tags="preprocessing",
     )
