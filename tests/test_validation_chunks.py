@@ -18,6 +18,7 @@ from multimodal_keras import missing_values, tables
 from multimodal_keras.datasets import TableDataset
 from multimodal_keras.errors import MultimodalKerasError
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities.base import configured_columns
 from multimodal_keras.pipelines.data_processing import create_pipeline
 from multimodal_keras.pipelines.data_processing.nodes import (
     encode_target,
@@ -43,7 +44,7 @@ def streamed(raw: pd.DataFrame | tables.TableChunks, params: dict[str, Any], row
 
 def whole(raw: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """The primary table as validating the whole frame at once makes it."""
-    read = [column for name in MODALITIES for column in params[name]["columns"]]
+    read = [column for name in MODALITIES for column in configured_columns(params[name])]
     markers = missing_values.resolve(params["table"], [*read, params["table"]["target"]])
     group = params["split"].get("group_column")
     return validate(raw, params["table"], group, modalities(params), markers)

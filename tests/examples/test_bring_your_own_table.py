@@ -15,6 +15,7 @@ import yaml
 
 from multimodal_keras.config_loader import data_folder_for
 from multimodal_keras.modalities import MODALITIES
+from multimodal_keras.modalities.base import configured_columns
 from multimodal_keras.synthetic import make_table
 from tests.artifacts import latest
 from tests.bad_inputs.conftest import kedro_run
@@ -45,13 +46,14 @@ def test_guide_environment_trains_on_a_new_table(project_copy, base_parameters):
     project = project_copy()
     catalog, parameters = guide_file("catalog.yml"), guide_file("parameters.yml")
     params = yaml.safe_load(parameters)
-    # A modality the guide leaves out keeps conf/base's columns (the neighbours: none).
+    # A modality the guide leaves out keeps conf/base's columns (the neighbours: auto, which
+    # lists none by name).
     columns = {
-        modality: params.get(modality, base_parameters[modality])["columns"]
+        modality: configured_columns(params.get(modality, base_parameters[modality]))
         for modality in MODALITIES
     }
     known = {base_parameters["table"]["target"]}.union(
-        *(base_parameters[modality]["columns"] for modality in MODALITIES)
+        *(configured_columns(base_parameters[modality]) for modality in MODALITIES)
     )
     assert not known & {params["table"]["target"]}.union(*columns.values())
     spec = base_parameters["demo"] | {"image": base_parameters["demo"]["image"] | {"size": 8}}
