@@ -58,6 +58,7 @@ def fitted_neighbours() -> neighbours.NeighboursPreprocessor:
         "separator": ",",
         "max_tokens": 100,
         "max_names": 4,
+        "max_rows": 1000,
         "powers": [2.0],
         "priors": [0.1],
         "block_rows": 2,

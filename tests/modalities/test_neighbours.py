@@ -18,6 +18,7 @@ OPTIONS = {
     "separator": ",",
     "max_tokens": 1000,
     "max_names": 8,
+    "max_rows": 1000,
     "powers": [1.0, 2.0],
     "priors": [0.1, 1.0],
     "block_rows": 7,
@@ -138,6 +139,30 @@ def test_only_the_features_pipeline_gives_fitted_rows_their_own_features():
     # Rows to score whose ids repeat training rows' are read as new rows: from every row.
     np.testing.assert_allclose(as_new_rows, neighbours.transform(fitted, rows))
     assert not np.allclose(as_features, as_new_rows)
+
+
+def test_beyond_max_rows_the_kernel_holds_a_seeded_sample_and_the_rest_read_it_as_new_rows():
+    train = films(60, 0)
+    fitted = neighbours.fit(
+        train, OPTIONS | {"max_rows": 25}, targets=train.y.to_numpy(np.float32), seed=3
+    )
+    again = neighbours.fit(
+        train, OPTIONS | {"max_rows": 25}, targets=train.y.to_numpy(np.float32), seed=3
+    )
+
+    assert len(fitted.row_ids) == 25 and set(fitted.row_ids) < set(train.row_id)
+    np.testing.assert_array_equal(fitted.row_ids, again.row_ids)
+    # The features pipeline: the sampled rows read the kernel without themselves, the
+    # other training rows read it whole, as rows to score do (their targets are not in it).
+    features = encoded_chunk("neighbours", fitted, train, out_of_fold=True)
+    sampled = train.row_id.isin(fitted.row_ids).to_numpy()
+    np.testing.assert_allclose(features[sampled], fitted.fitted_features)
+    np.testing.assert_allclose(features[~sampled], neighbours.transform(fitted, train[~sampled]))
+    kept = train[sampled]
+    estimate, _ = by_hand(kept, train[~sampled], fitted)
+    np.testing.assert_allclose(
+        raw_features(fitted, features[~sampled])[:, 0], estimate, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_the_serving_input_reads_raw_cells_as_transform_does():

@@ -70,6 +70,7 @@ class Options(options.Options):
     separator: str | None
     max_tokens: options.Positive
     max_names: options.Positive
+    max_rows: options.Positive
     powers: list[options.PositiveFloat]
     priors: list[options.PositiveFloat]
     block_rows: options.Positive
@@ -394,6 +395,18 @@ def choose_columns(
     return chosen
 
 
+def kernel_rows(
+    rows: pd.DataFrame, values: np.ndarray, limit: int, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The training rows the kernel holds: all of them up to ``limit``, else a sample
+    seeded by ``seed``, in their order. The fit compares every pair of them, so the sample
+    bounds its time and memory; the other training rows read its kernel as new rows do."""
+    if len(rows) <= limit:
+        return rows, values
+    keep = np.sort(np.random.default_rng(seed).choice(len(rows), limit, replace=False))
+    return rows.iloc[keep], values[keep]
+
+
 def fit(
     train_rows: pd.DataFrame,
     options: Mapping[str, Any],
@@ -418,6 +431,7 @@ def fit(
         return preprocessor
     values, known = target_values(targets)
     train_rows, values = train_rows[known], values[known]
+    train_rows, values = kernel_rows(train_rows, values, int(options["max_rows"]), seed)
     if automatic:
         preprocessor.columns = choose_columns(preprocessor, train_rows, candidates, options["auto"])
         if not preprocessor.columns:
