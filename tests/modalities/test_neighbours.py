@@ -308,3 +308,13 @@ def test_auto_leaves_out_a_text_column_that_names_what_a_category_names():
     assert fitted.candidates["credited_as"]["repeats_a_category"]
     assert fitted.candidates["credited_as"]["recurring_names"] >= 100
     assert not fitted.candidates["cast"]["repeats_a_category"]
+
+
+def test_a_category_of_one_row_each_does_not_hide_the_name_lists():
+    table = catalogue(900, directors=300)
+    table["code"] = [f"C{number}" for number in range(len(table))]  # one row each
+
+    fitted = fit_auto(table, code="categorical")
+
+    assert fitted.columns == ["director", "cast", "code"]
+    assert not fitted.candidates["cast"]["repeats_a_category"]

@@ -18,7 +18,10 @@ of its counts, so its features are as far from its own target as a test row's. T
 their bags and targets are constant weights of the model, which computes the features from
 the token ids and the row's position among them (0 for every other row), so the serving
 model computes the same features from raw columns. ``power`` and ``prior`` are chosen
-among ``powers`` and ``priors`` by the training rows' leave-one-out loss.
+among ``powers`` and ``priors`` by the training rows' leave-one-out loss. Under
+``columns: auto`` the fit chooses its columns among the categorical and text columns
+(``choose_columns``), and the modality is off on tables whose names do not recur by the
+hundreds.
 """
 
 from __future__ import annotations
@@ -335,13 +338,17 @@ def name_statistics(
 
 def repeats_a_category(rows: pd.DataFrame, column: str, categories: list[str]) -> bool:
     """Whether ``column``'s cells are a function of one of the ``categories`` columns over
-    ``rows``: every category holds one cell of it (a title beside the film's id)."""
+    ``rows``: every category two rows or more hold holds one cell of it (a title beside
+    the film's id). A category of one row says nothing either way."""
     cells = rows[column].astype("string").fillna("")
-    return any(
-        cells.groupby(rows[category].astype("string").fillna(""), sort=False).nunique().max() <= 1
-        for category in categories
-        if category != column
-    )
+    for category in categories:
+        if category == column:
+            continue
+        groups = cells.groupby(rows[category].astype("string").fillna(""), sort=False)
+        shared = groups.size() >= 2
+        if shared.any() and groups.nunique()[shared].max() <= 1:
+            return True
+    return False
 
 
 def choose_columns(
