@@ -312,6 +312,11 @@ def kernel_loss(values: np.ndarray, estimate: np.ndarray, regression: bool) -> f
     return float(-np.mean(np.sum(values * np.log(probabilities), axis=1)))
 
 
+def held_tokens(tokens: list[list[str]]) -> pd.Series:
+    """Every row's tokens, each once per row: their counts are how many rows hold each."""
+    return pd.Series([token for row in tokens for token in set(row)], dtype=object)
+
+
 def name_statistics(
     preprocessor: NeighboursPreprocessor, rows: pd.DataFrame
 ) -> dict[str, dict[str, Any]]:
@@ -319,7 +324,7 @@ def name_statistics(
     share of rows holding one of those, and the median number of words of the names the
     rows hold (each row's name counted once)."""
     tokens = token_strings(preprocessor, rows)
-    held = pd.Series([token for row in tokens for token in set(row)], dtype=object)
+    held = held_tokens(tokens)
     frequency = held.value_counts()
     recurring = set(frequency.index[frequency >= 2])
     statistics = {}
@@ -445,7 +450,7 @@ def fit(
             return preprocessor
     columns = preprocessor.columns
     tokens = token_strings(preprocessor, train_rows)
-    frequency = pd.Series([token for row in tokens for token in set(row)]).value_counts()
+    frequency = held_tokens(tokens).value_counts()
     if frequency.empty:
         for column in columns:
             warn_unused_column("neighbours", column)

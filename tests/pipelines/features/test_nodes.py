@@ -32,7 +32,7 @@ from multimodal_keras.splitting import (
     training_rows_digest,
 )
 from multimodal_keras.validation import with_row_ids
-from tests.fitting import column_sources, given_candidates
+from tests.fitting import column_sources, given_candidates, reads_targets
 
 OOV_ID = 1
 
@@ -42,10 +42,6 @@ def run_node(name: str, inputs: dict[str, Any]) -> Any:
     node = next(node for node in features.create_pipeline().nodes if node.name == name)
     (output,) = node.run(inputs).values()
     return output
-
-
-def reads_targets(modality: str) -> bool:
-    return getattr(MODALITIES[modality], "READS_TARGETS", False)
 
 
 @pytest.fixture
