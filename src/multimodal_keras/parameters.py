@@ -165,6 +165,7 @@ class Training(Options):
     weight_decay: AUTO | Annotated[float, Field(ge=0)]
     auto_weight_decay: AutoWeightDecay
     label_smoothing: Annotated[float, Field(ge=0, lt=1)]
+    ema_momentum: Fraction | None
     batch_norm_window: Annotated[float, Field(gt=0)] | None
     monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]
     learning_rate_schedule: LearningRateSchedule

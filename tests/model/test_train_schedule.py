@@ -131,3 +131,50 @@ def test_random_layers_of_a_loaded_model_follow_the_seed(tmp_path):
     assert states(first) == states(second)
     reseed_layers(second, 8)
     assert states(first) != states(second)
+
+
+def test_a_moving_average_of_the_weights_is_kept_by_the_optimizer_when_a_momentum_is_set():
+    target = fit_target_encoder(TARGETS[BINARY], BINARY)
+    averaged = PARAMS | {"ema_momentum": 0.99}
+
+    built = optimizer(averaged, dense_model())
+    callbacks = training_callbacks(target, averaged)
+
+    assert built.use_ema
+    assert built.ema_momentum == pytest.approx(0.99)
+    # First: the average is in the model when it is validated and when early stopping
+    # copies the best epoch's weights.
+    assert [type(callback).__name__ for callback in callbacks] == [
+        "SwapEMAWeights",
+        "EarlyStopping",
+        "ReduceLROnPlateau",
+    ]
+    assert not optimizer(PARAMS | {"ema_momentum": None}, dense_model()).use_ema
+
+
+def regression_rows(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(96, 3)).astype(np.float32)
+    y = x @ np.array([1.0, -2.0, 0.5], dtype=np.float32) + rng.normal(0, 0.3, 96)
+    return x, y.astype(np.float32)
+
+
+@pytest.mark.integration
+def test_the_model_keeps_the_averaged_weights_it_was_validated_with():
+    x, y = regression_rows(0)
+    target = fit_target_encoder(pd.Series(y, name="y"), REGRESSION)
+    train, validation = ({"numerical": x[:64]}, y[:64]), ({"numerical": x[64:]}, y[64:])
+    scores = {}
+    for momentum in (None, 0.9):
+        keras.utils.set_random_seed(3)
+        model = dense_model()
+        history = fit_model(
+            model, target, train, validation, PARAMS | {"ema_momentum": momentum}, seed=3
+        )
+        predicted = keras.ops.convert_to_numpy(model(x[64:]))[:, 0]
+        kept = float(np.sqrt(np.mean((predicted - y[64:]) ** 2)))
+        # The model's own validation RMSE is the best epoch's, as the history recorded it.
+        assert kept == pytest.approx(min(history["val_rmse"]), rel=1e-5)
+        scores[momentum] = history["val_rmse"]
+
+    assert scores[0.9] != pytest.approx(scores[None], rel=1e-3)

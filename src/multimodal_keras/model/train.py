@@ -135,11 +135,15 @@ def weight_decay_for(params: Mapping[str, Any], model: keras.Model) -> float:
 
 
 def optimizer(params: Mapping[str, Any], model: keras.Model) -> keras.optimizers.Optimizer:
-    """Adam, or AdamW with decoupled weight decay, from ``training``'s settings."""
+    """Adam, or AdamW with decoupled weight decay, from ``training``'s settings; with
+    ``ema_momentum``, it also keeps a moving average of the weights (Keras' ``use_ema``)."""
     name = str(params.get("optimizer", "adam"))
     settings: dict[str, Any] = {"learning_rate": float(params["learning_rate"])}
     if name == "adamw":
         settings["weight_decay"] = weight_decay_for(params, model)
+    momentum = params.get("ema_momentum")
+    if momentum is not None:
+        settings |= {"use_ema": True, "ema_momentum": float(momentum)}
     return OPTIMIZERS[name](**settings)
 
 
@@ -164,9 +168,17 @@ def monitored(target: TargetEncoder, params: Mapping[str, Any]) -> tuple[str, st
 
 
 def training_callbacks(target: TargetEncoder, params: Mapping[str, Any]) -> list[Any]:
-    """Early stopping with the best weights restored, and the learning-rate schedule."""
+    """Early stopping with the best weights restored, and the learning-rate schedule.
+
+    With ``ema_momentum``, the averaged weights are swapped in to be validated and stay in
+    at each epoch's end, before early stopping copies the best epoch's, so the model keeps
+    the average it was validated with; training goes on from the raw weights.
+    """
     monitor, mode = monitored(target, params)
-    callbacks: list[Any] = [
+    callbacks: list[Any] = []
+    if params.get("ema_momentum") is not None:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks += [
         keras.callbacks.EarlyStopping(
             monitor=monitor,
             mode=mode,

@@ -64,7 +64,11 @@ def fit_distributed(
 
     own_steps = distribute.runs_own_steps(strategy)
     steps = steps_per_epoch(rows, batch_size, strategy)
-    callbacks = [ValidationOnEachWorker(validation, across_workers=own_steps), *callbacks]
+    # The averaged weights (training.ema_momentum) are swapped in before they are validated.
+    swaps = [c for c in callbacks if isinstance(c, keras.callbacks.SwapEMAWeights)]
+    rest = [c for c in callbacks if c not in swaps]
+    validate = ValidationOnEachWorker(validation, across_workers=own_steps)
+    callbacks = [*swaps, validate, *rest]
     if own_steps:
         return fit_in_steps(
             model,
