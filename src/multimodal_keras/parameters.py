@@ -166,6 +166,7 @@ class Training(Options):
     auto_weight_decay: AutoWeightDecay
     label_smoothing: Annotated[float, Field(ge=0, lt=1)]
     ema_momentum: Fraction | None
+    ema_max_epochs: PositiveFloat | None
     batch_norm_window: Annotated[float, Field(gt=0)] | None
     monitor: Literal["auto", "val_loss", "val_accuracy", "val_auc", "val_rmse"]
     learning_rate_schedule: LearningRateSchedule

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from multimodal_keras.model.train import (
+    ema_momentum_for,
     fit_model,
     monitored,
     optimizer,
@@ -178,3 +179,33 @@ def test_the_model_keeps_the_averaged_weights_it_was_validated_with():
         scores[momentum] = history["val_rmse"]
 
     assert scores[0.9] != pytest.approx(scores[None], rel=1e-3)
+
+
+def test_the_average_reaches_back_at_most_ema_max_epochs_where_epochs_have_few_steps():
+    averaged = PARAMS | {"ema_momentum": 0.99, "ema_max_epochs": 2}
+
+    # 8 steps an epoch (a table of a few hundred rows): about 16 steps, two epochs.
+    assert ema_momentum_for(averaged, 8) == pytest.approx(1 - 1 / 16)
+    assert ema_momentum_for(averaged, 256) == pytest.approx(0.99)
+    assert ema_momentum_for(averaged | {"ema_max_epochs": None}, 8) == pytest.approx(0.99)
+    assert ema_momentum_for(averaged | {"ema_momentum": None}, 8) is None
+
+
+@pytest.mark.integration
+def test_training_bounds_the_average_by_its_own_steps_per_epoch():
+    x, y = regression_rows(1)
+    target = fit_target_encoder(pd.Series(y, name="y"), REGRESSION)
+    model = dense_model()
+    averaged = PARAMS | {"epochs": 2, "ema_momentum": 0.99, "ema_max_epochs": 2}
+
+    # 64 rows in batches of 16: 4 steps an epoch, so the momentum is 1 - 1 / 8.
+    fit_model(
+        model,
+        target,
+        ({"numerical": x[:64]}, y[:64]),
+        ({"numerical": x[64:]}, y[64:]),
+        averaged,
+        seed=1,
+    )
+
+    assert model.optimizer.ema_momentum == pytest.approx(0.875)

@@ -147,6 +147,22 @@ def optimizer(params: Mapping[str, Any], model: keras.Model) -> keras.optimizers
     return OPTIMIZERS[name](**settings)
 
 
+def ema_momentum_for(params: Mapping[str, Any], steps_per_epoch: int) -> float | None:
+    """``training.ema_momentum``, at most ``1 - 1 / (ema_max_epochs * steps_per_epoch)``.
+
+    The average weighs the weights of about ``1 / (1 - momentum)`` past steps; where an epoch
+    has few steps (a table of a few hundred rows), the bound keeps it from reaching back to
+    the weights of many epochs before, the untrained ones among them. None: no average.
+    """
+    momentum = params.get("ema_momentum")
+    if momentum is None:
+        return None
+    most = params.get("ema_max_epochs")
+    if most is None:
+        return float(momentum)
+    return min(float(momentum), max(1.0 - 1.0 / (float(most) * steps_per_epoch), 0.0))
+
+
 def best_epoch(history: Mapping[str, list[float]], monitor: str, mode: str) -> int:
     """The epoch (from 1) whose weights early stopping keeps: the first best ``monitor``."""
     values = np.asarray(history[monitor], dtype=np.float64)
@@ -366,10 +382,11 @@ def fit_model(
     seed_everything(seed, bool(params.get("deterministic", True)))
     reseed_layers(model, seed)
     strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        compile_model(model, target, params)
     batch_size = batch_size_for(params, row_count(train))
     steps = distribute.steps_per_epoch(row_count(train), batch_size, strategy)
+    params = {**params, "ema_momentum": ema_momentum_for(params, steps)}
+    with strategy.scope():
+        compile_model(model, target, params)
     pace_batch_norm(model, params.get("batch_norm_window"), steps)
     watching = training_callbacks(target, params)
     weighting = params.get("class_weight")
