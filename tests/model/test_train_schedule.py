@@ -181,31 +181,32 @@ def test_the_model_keeps_the_averaged_weights_it_was_validated_with():
     assert scores[0.9] != pytest.approx(scores[None], rel=1e-3)
 
 
-def test_the_average_reaches_back_at_most_ema_max_epochs_where_epochs_have_few_steps():
+def test_no_average_where_it_would_reach_back_more_than_ema_max_epochs():
     averaged = PARAMS | {"ema_momentum": 0.99, "ema_max_epochs": 2}
 
-    # 8 steps an epoch (a table of a few hundred rows): about 16 steps, two epochs.
-    assert ema_momentum_for(averaged, 8) == pytest.approx(1 - 1 / 16)
+    # 0.99 averages about 100 steps: 8 steps an epoch (a table of a few hundred rows) would
+    # reach back 12 epochs; 50 steps an epoch reach back two.
+    assert ema_momentum_for(averaged, 8) is None
+    assert ema_momentum_for(averaged, 50) == pytest.approx(0.99)
     assert ema_momentum_for(averaged, 256) == pytest.approx(0.99)
     assert ema_momentum_for(averaged | {"ema_max_epochs": None}, 8) == pytest.approx(0.99)
-    assert ema_momentum_for(averaged | {"ema_momentum": None}, 8) is None
+    assert ema_momentum_for(averaged | {"ema_momentum": None}, 256) is None
 
 
 @pytest.mark.integration
-def test_training_bounds_the_average_by_its_own_steps_per_epoch():
+def test_training_decides_on_the_average_from_its_own_steps_per_epoch():
     x, y = regression_rows(1)
     target = fit_target_encoder(pd.Series(y, name="y"), REGRESSION)
-    model = dense_model()
-    averaged = PARAMS | {"epochs": 2, "ema_momentum": 0.99, "ema_max_epochs": 2}
+    averaged = PARAMS | {"epochs": 2, "ema_momentum": 0.5, "ema_max_epochs": 1}
+    train, validation = ({"numerical": x[:64]}, y[:64]), ({"numerical": x[64:]}, y[64:])
 
-    # 64 rows in batches of 16: 4 steps an epoch, so the momentum is 1 - 1 / 8.
-    fit_model(
-        model,
-        target,
-        ({"numerical": x[:64]}, y[:64]),
-        ({"numerical": x[64:]}, y[64:]),
-        averaged,
-        seed=1,
-    )
+    # 64 rows in batches of 16: 4 steps an epoch. Momentum 0.5 averages about 2 steps.
+    short = dense_model()
+    fit_model(short, target, train, validation, averaged, seed=1)
+    # Momentum 0.9 would average about 10 steps, more than the epoch's 4: no average.
+    long = dense_model()
+    fit_model(long, target, train, validation, averaged | {"ema_momentum": 0.9}, seed=1)
 
-    assert model.optimizer.ema_momentum == pytest.approx(0.875)
+    assert short.optimizer.use_ema
+    assert short.optimizer.ema_momentum == pytest.approx(0.5)
+    assert not long.optimizer.use_ema
