@@ -4,7 +4,9 @@ Reads seed 0's split and pixels from a benchmark run (data/benchmark/runs/fashio
 Arguments: seed, momenta of the averages (comma-separated), epochs. Per epoch it prints the
 epoch, the learning rate, validation and test accuracy of the raw weights, then of each
 average (swapped in for the two evaluations, swapped out after). The plateau schedule
-watches the raw weights' validation accuracy."""
+watches the raw weights' validation accuracy. A fourth argument, a momentum, has the
+optimizer keep its own average (Keras' `use_ema`) and write it over the weights at the end
+of every epoch (`ema_overwrite_frequency` = steps per epoch), so training goes on from it."""
 
 import sys
 import time
@@ -41,9 +43,16 @@ h = keras.layers.Dense(128, activation="relu")(h)
 h = keras.layers.Dropout(0.2)(h)
 h = keras.layers.Dense(64, activation="relu")(h)
 h = keras.layers.Dropout(0.2)(h)
+overwrite = {}
+if len(sys.argv) > 4:
+    overwrite = {
+        "use_ema": True,
+        "ema_momentum": float(sys.argv[4]),
+        "ema_overwrite_frequency": steps,
+    }
 model = keras.Model(i, keras.layers.Dense(10, activation="softmax")(h))
 model.compile(
-    keras.optimizers.AdamW(0.003, weight_decay=0.01),
+    keras.optimizers.AdamW(0.003, weight_decay=0.01, **overwrite),
     keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
     metrics=["accuracy"],
 )
