@@ -164,14 +164,21 @@ def training_data(rows: int = 96, seed: int = 0):
 
 
 def fit_distributed(
-    strategy, own_loop: bool, monkeypatch, epochs: int = 3, patience: int = 5, shuffle_seed=0
+    strategy,
+    own_loop: bool,
+    monkeypatch,
+    epochs: int = 3,
+    patience: int = 5,
+    shuffle_seed=0,
+    ema_momentum: float | None = None,
 ):
     monkeypatch.setattr(distribute, "runs_own_steps", lambda _: own_loop)
     keras.utils.set_random_seed(0)
     model = distribute.replicate(small_model(), strategy)
+    averaged = {"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}
     with strategy.scope():
         model.compile(
-            optimizer=keras.optimizers.Adam(0.01),
+            optimizer=keras.optimizers.Adam(0.01, **averaged),
             loss="binary_crossentropy",
             metrics=[keras.metrics.AUC(name="auc")],
         )
@@ -187,7 +194,11 @@ def fit_distributed(
         16,
         dataset(*validation, 16),
         epochs,
-        [early_stopping],
+        # As training_callbacks orders them: the average is in the model when early
+        # stopping copies the best epoch's weights.
+        [keras.callbacks.SwapEMAWeights(swap_on_epoch=True), early_stopping]
+        if ema_momentum
+        else [early_stopping],
         class_weight={0: 1.0, 1: 2.0},
     )
     return model, history
@@ -217,4 +228,21 @@ def test_the_loop_of_our_own_stops_early_and_restores_the_best_weights(one_devic
     validation = training_data(40, seed=1)
     detached = distribute.detach(model)
     scores = detached.evaluate(dataset(*validation, 16), verbose=0, return_dict=True)
+    assert scores["loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("own_loop", [False, True])
+def test_the_averaged_weights_are_validated_and_kept_under_a_strategy(
+    one_device, monkeypatch, own_loop
+):
+    model, history = fit_distributed(
+        one_device, own_loop, monkeypatch, epochs=6, patience=2, ema_momentum=0.8
+    )
+
+    best = int(np.argmin(history["val_loss"]))
+    validation = training_data(40, seed=1)
+    scores = distribute.detach(model).evaluate(
+        dataset(*validation, 16), verbose=0, return_dict=True
+    )
     assert scores["loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 import pandas as pd
@@ -194,7 +196,7 @@ def test_no_average_where_it_would_reach_back_more_than_ema_max_epochs():
 
 
 @pytest.mark.integration
-def test_training_decides_on_the_average_from_its_own_steps_per_epoch():
+def test_training_decides_on_the_average_from_its_own_steps_per_epoch(caplog):
     x, y = regression_rows(1)
     target = fit_target_encoder(pd.Series(y, name="y"), REGRESSION)
     averaged = PARAMS | {"epochs": 2, "ema_momentum": 0.5, "ema_max_epochs": 1}
@@ -205,8 +207,11 @@ def test_training_decides_on_the_average_from_its_own_steps_per_epoch():
     fit_model(short, target, train, validation, averaged, seed=1)
     # Momentum 0.9 would average about 10 steps, more than the epoch's 4: no average.
     long = dense_model()
-    fit_model(long, target, train, validation, averaged | {"ema_momentum": 0.9}, seed=1)
+    with caplog.at_level(logging.INFO, logger="multimodal_keras.model.train"):
+        fit_model(long, target, train, validation, averaged | {"ema_momentum": 0.9}, seed=1)
 
     assert short.optimizer.use_ema
     assert short.optimizer.ema_momentum == pytest.approx(0.5)
     assert not long.optimizer.use_ema
+    assert "No average of the weights" in caplog.text
+    assert "epochs of 4 steps" in caplog.text

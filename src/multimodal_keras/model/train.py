@@ -388,7 +388,16 @@ def fit_model(
     strategy = strategy or tf.distribute.get_strategy()
     batch_size = batch_size_for(params, row_count(train))
     steps = distribute.steps_per_epoch(row_count(train), batch_size, strategy)
-    params = {**params, "ema_momentum": ema_momentum_for(params, steps)}
+    momentum = ema_momentum_for(params, steps)
+    if momentum is None and params.get("ema_momentum") is not None:
+        logger.info(
+            "No average of the weights: at training.ema_momentum %s it would reach back over "
+            "training.ema_max_epochs (%s) epochs of %d steps; the weights are kept as trained.",
+            params["ema_momentum"],
+            params.get("ema_max_epochs"),
+            steps,
+        )
+    params = {**params, "ema_momentum": momentum}
     with strategy.scope():
         compile_model(model, target, params)
     pace_batch_norm(model, params.get("batch_norm_window"), steps)
